@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/artifactd/registry/config"
+	"github.com/artifactd/registry/internal/access"
+	"github.com/artifactd/registry/internal/blob"
+	blobfs "github.com/artifactd/registry/internal/blob/fs"
+	blobs3 "github.com/artifactd/registry/internal/blob/s3"
+	"github.com/artifactd/registry/internal/codeartifact"
+	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/events"
+	"github.com/artifactd/registry/internal/formats"
+	"github.com/artifactd/registry/internal/formats/npm"
+	"github.com/artifactd/registry/internal/iam"
+	"github.com/artifactd/registry/internal/policy"
+	"github.com/artifactd/registry/internal/server"
+	"github.com/artifactd/registry/internal/sqlite"
+)
+
+// app is the wired registry: stores first, then services, then HTTP.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	db      *sqlite.DB
+	blobs   blob.Store
+	account string
+}
+
+func newLogger(c config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.Log.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStores opens the data directory, the metadata database and the blob
+// store, and fixes the account id.
+func openStores(ctx context.Context, c config.Config, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, c.Path("registry.db"))
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: c, log: log, db: db}
+	acct := c.AccountID
+	if acct == "" {
+		acct, err = db.SetMetaIfAbsent(ctx, "account_id", randomAccount())
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	a.account = acct
+	switch c.Blob.Backend {
+	case "s3":
+		s := c.Blob.S3
+		a.blobs, err = blobs3.New(ctx, blobs3.Config{Endpoint: s.Endpoint, Region: s.Region, Bucket: s.Bucket, Prefix: s.Prefix,
+			AccessKey: s.AccessKey, SecretKey: s.SecretKey, UseSSL: s.UseSSL, CreateBucket: true})
+	default:
+		a.blobs, err = blobfs.New(c.Path("blobs"))
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func randomAccount() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(9e11))
+	return fmt.Sprintf("%012d", n.Int64()+1e11)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	c, err := loadConfig("serve", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	a, err := openStores(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	root, created, err := a.db.EnsureRoot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := writeRootCredentials(c, a.account, root); err != nil {
+		return err
+	}
+	if created {
+		log.Info("created root access key", "file", c.Path(rootCredentialsFile), "access_key_id", root.ID)
+	}
+
+	var nc *events.Conn
+	if c.NATSURL != "" {
+		nc, err = events.Connect(c.NATSURL)
+	} else {
+		nc, err = events.StartEmbedded(c.Path("nats"))
+	}
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if c.PublicURL == "" {
+		c.Listen = ln.Addr().String() // a :0 port becomes the real one
+	}
+	base := c.BaseURL()
+	if err := os.WriteFile(c.Path(endpointFile), []byte(base+"\n"), 0o600); err != nil {
+		return err
+	}
+
+	srv := a.httpServer(nc, base)
+	log.Info("registry listening", "endpoint", base, "listen", ln.Addr().String(), "data_dir", c.DataDir, "account", a.account,
+		"credentials", "eval \"$(registry credentials --data-dir "+c.DataDir+" --env)\"")
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return <-errc
+}
+
+// httpServer assembles the HTTP layer. Order of the request path:
+// request id -> recover -> metrics/log -> authentication (per group) ->
+// handler (authorization inside) -> error handler.
+func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
+	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.db.LookupToken}
+	srv := server.New(server.Options{Log: a.log, Auth: authn, Ready: func(ctx context.Context) error {
+		if err := a.db.SQL().PingContext(ctx); err != nil {
+			return err
+		}
+		return nc.Ready()
+	}})
+	authz := &access.Authorizer{
+		Account:          a.account,
+		IdentityPolicies: a.db.PrincipalPolicies,
+		ResourcePolicy: func(ctx context.Context, dom, repo string) (string, error) {
+			p, err := a.db.GetPolicy(ctx, dom, repo)
+			if errors.Is(err, domain.ErrNotFound) {
+				return "", nil
+			}
+			return p.Document, err
+		},
+	}
+	ca := &codeartifact.API{DB: a.db, Blobs: a.blobs, Authz: authz, ARNs: access.ARNs{Region: a.cfg.Region, Account: a.account},
+		BaseURL: base, MaxAssetBytes: a.cfg.MaxAssetBytes, Log: a.log}
+	ca.Register(srv.CodeArtifact())
+
+	canRead := func(c echo.Context) error {
+		d, r := c.Param("domain"), c.Param("repo")
+		if _, err := a.db.GetRepository(c.Request().Context(), d, r); err != nil {
+			return err
+		}
+		p, ok := server.CallerOf(c)
+		err := authz.Check(c.Request().Context(), p, ok, "codeartifact:ReadFromRepository", ca.ARNs.Repository(d, r), access.Scope{Domain: d, Repository: r})
+		if err != nil && !ok {
+			return domain.Errorf(domain.ErrUnauthenticated, "authentication required: send an authorization token from aws codeartifact get-authorization-token")
+		}
+		return err
+	}
+	for _, f := range []formats.Format{
+		&npm.Format{CanRead: canRead},
+	} {
+		f.Register(srv.Format(f.Name(), f.Flavour()))
+	}
+
+	iamAuthz := func(ctx context.Context, caller domain.Principal, action, resource string) error {
+		return authz.Check(ctx, caller, true, action, resource, access.Scope{})
+	}
+	validate := func(doc string) error { _, err := policy.Parse(doc, policy.Identity); return err }
+	ih := iam.New(a.db, iamAuthz, a.account, validate)
+	srv.HandleQuery(func(c echo.Context) error {
+		r := c.Request()
+		if err := r.ParseForm(); err != nil {
+			return domain.Invalid("malformed form body: %v", err)
+		}
+		p, _ := server.CallerOf(c)
+		ih.Serve(c.Response(), r, server.ServiceOf(c), p, r.PostForm, server.RequestID(c))
+		return nil
+	})
+	return srv
+}

@@ -1,0 +1,223 @@
+// Package config is the registry's typed configuration: defaults, then a
+// YAML file, then REGISTRY_* environment variables, then command-line flags,
+// validated once with every problem reported together.
+//
+// registry.example.yaml in this directory documents every key.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of one registry process.
+type Config struct {
+	// Listen is the HTTP listen address (host:port).
+	Listen string `yaml:"listen"`
+	// DataDir holds the database, the filesystem blobs, the root key and the
+	// embedded NATS state.
+	DataDir string `yaml:"data_dir"`
+	// PublicURL is the base URL clients reach this server at; repository
+	// endpoints are built from it. Default: http://<listen>.
+	PublicURL string `yaml:"public_url"`
+	// Region is the AWS region the server reports and expects in signatures.
+	Region string `yaml:"region"`
+	// AccountID is the 12-digit account id of this installation; empty means
+	// the one generated on first start.
+	AccountID string `yaml:"account_id"`
+	// NATSURL selects an external NATS server; empty runs an embedded one
+	// that binds no port.
+	NATSURL string `yaml:"nats_url"`
+	// Blob selects and configures the blob store.
+	Blob Blob `yaml:"blob"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// MaxAssetBytes bounds a single uploaded asset.
+	MaxAssetBytes int64 `yaml:"max_asset_bytes"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Blob configures the blob store.
+type Blob struct {
+	// Backend is "fs" (blobs under DataDir) or "s3".
+	Backend string `yaml:"backend"`
+	S3      S3     `yaml:"s3"`
+}
+
+// S3 configures the S3 blob backend.
+type S3 struct {
+	Endpoint  string `yaml:"endpoint"` // host:port
+	Region    string `yaml:"region"`
+	Bucket    string `yaml:"bucket"`
+	Prefix    string `yaml:"prefix"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	UseSSL    bool   `yaml:"use_ssl"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Default returns the zero-configuration defaults.
+func Default() Config {
+	return Config{
+		Listen:          "127.0.0.1:7373",
+		DataDir:         "./data",
+		Region:          "us-east-1",
+		Blob:            Blob{Backend: "fs"},
+		Log:             Log{Level: "info", Format: "text"},
+		MaxAssetBytes:   5 << 30,
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// LoadFile overlays the YAML file at path onto c. Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	return nil
+}
+
+// Apply sets the value of the key named by a flag or environment variable
+// (see Keys) on c.
+func (c *Config) Apply(key, value string) error {
+	k, ok := keys[key]
+	if !ok {
+		return fmt.Errorf("config: unknown key %q", key)
+	}
+	if err := k.set(c, value); err != nil {
+		return fmt.Errorf("config: %s: %w", key, err)
+	}
+	return nil
+}
+
+// LoadEnv applies every REGISTRY_* variable of environ (os.Environ form)
+// that names a key; unknown REGISTRY_* variables are errors, so a typo does
+// not pass silently. REGISTRY_CONFIG names the file and is skipped here.
+func (c *Config) LoadEnv(environ []string) error {
+	var errs []error
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "REGISTRY_") || name == "REGISTRY_CONFIG" {
+			continue
+		}
+		key := strings.ToLower(strings.TrimPrefix(name, "REGISTRY_"))
+		key = strings.ReplaceAll(key, "_", "-")
+		if _, ok := keys[key]; !ok {
+			errs = append(errs, fmt.Errorf("config: unknown environment variable %s", name))
+			continue
+		}
+		if err := c.Apply(key, value); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate reports every problem of c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("config: "+format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen %q: want host:port", c.Listen)
+	}
+	if c.DataDir == "" {
+		bad("data_dir must be set")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url %q: want an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	if c.Region == "" {
+		bad("region must be set")
+	}
+	if c.AccountID != "" && !isAccountID(c.AccountID) {
+		bad("account_id %q: want 12 digits", c.AccountID)
+	}
+	if c.NATSURL != "" {
+		if u, err := url.Parse(c.NATSURL); err != nil || u.Scheme == "" {
+			bad("nats_url %q: want a URL such as nats://host:4222", c.NATSURL)
+		}
+	}
+	switch c.Blob.Backend {
+	case "fs":
+	case "s3":
+		if c.Blob.S3.Endpoint == "" {
+			bad("blob.s3.endpoint must be set for the s3 backend")
+		}
+		if c.Blob.S3.Bucket == "" {
+			bad("blob.s3.bucket must be set for the s3 backend")
+		}
+	default:
+		bad("blob.backend %q: want fs or s3", c.Blob.Backend)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format %q: want text or json", c.Log.Format)
+	}
+	if c.MaxAssetBytes <= 0 {
+		bad("max_asset_bytes must be positive")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown_timeout must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// BaseURL returns the public base URL without a trailing slash.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return "http://" + c.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Path returns p resolved inside the data directory.
+func (c *Config) Path(p ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, p...)...)
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}

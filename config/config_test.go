@@ -1,0 +1,88 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	os.WriteFile(file, []byte("listen: 127.0.0.1:9000\ndata_dir: /from/file\nregion: eu-west-1\n"), 0o600)
+	c := Default()
+	if err := c.LoadFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.LoadEnv([]string{"REGISTRY_DATA_DIR=/from/env", "PATH=/bin", "REGISTRY_CONFIG=ignored"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply("region", "ap-south-1"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9000" || c.DataDir != "/from/env" || c.Region != "ap-south-1" {
+		t.Fatalf("got %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExampleFileIsTheDefaults(t *testing.T) {
+	c := Default()
+	if err := c.LoadFile("registry.example.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if c != Default() {
+		t.Fatalf("example file differs from defaults:\n%+v\n%+v", c, Default())
+	}
+}
+
+func TestValidateReportsEverything(t *testing.T) {
+	c := Default()
+	c.Listen = "nope"
+	c.Blob.Backend = "s3"
+	c.Log.Level = "loud"
+	c.AccountID = "12"
+	c.ShutdownTimeout = -time.Second
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{"listen", "blob.s3.endpoint", "blob.s3.bucket", "log.level", "account_id", "shutdown_timeout"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
+
+func TestUnknownInputsAreErrors(t *testing.T) {
+	c := Default()
+	if err := c.LoadEnv([]string{"REGISTRY_LISTN=x"}); err == nil {
+		t.Error("unknown env var accepted")
+	}
+	if err := c.Apply("max-asset-bytes", "lots"); err == nil {
+		t.Error("bad number accepted")
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("lisen: x\n"), 0o600)
+	if err := c.LoadFile(file); err == nil {
+		t.Error("unknown yaml key accepted")
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	for _, tc := range []struct{ listen, public, want string }{
+		{"127.0.0.1:7373", "", "http://127.0.0.1:7373"},
+		{"0.0.0.0:80", "", "http://127.0.0.1:80"},
+		{"127.0.0.1:7373", "https://reg.example/", "https://reg.example"},
+	} {
+		c := Default()
+		c.Listen, c.PublicURL = tc.listen, tc.public
+		if got := c.BaseURL(); got != tc.want {
+			t.Errorf("%+v: got %s", tc, got)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// CopyInput selects versions of one package to copy between repositories
+// of a domain.
+type CopyInput struct {
+	Domain         string
+	Source, Dest   string
+	Ref            domain.PackageRef
+	Versions       []string
+	Revisions      map[string]string
+	AllowOverwrite bool
+}
+
+// CopyVersions copies version records and asset references (never blob
+// bytes) from one repository to another. Each version succeeds or fails on
+// its own; an existing destination version is ALREADY_EXISTS unless
+// AllowOverwrite.
+func (d *DB) CopyVersions(ctx context.Context, in CopyInput) (BatchResult, error) {
+	res := BatchResult{OK: map[string]VersionResult{}, Failed: map[string]VersionFailure{}}
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		srid, err := repoID(ctx, tx, in.Domain, in.Source)
+		if err != nil {
+			return err
+		}
+		drid, err := repoID(ctx, tx, in.Domain, in.Dest)
+		if err != nil {
+			return err
+		}
+		spid, err := packageID(ctx, tx, srid, in.Ref)
+		if err != nil {
+			return err
+		}
+		dpid, err := ensurePackage(ctx, tx, drid, in.Ref)
+		if err != nil {
+			return err
+		}
+		for _, ver := range (BatchInput{Versions: in.Versions, Revisions: in.Revisions}).all() {
+			sid, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, spid, ver), in.Ref)
+			if err == sql.ErrNoRows {
+				res.Failed[ver] = VersionFailure{domain.CodeNotFound, "package version " + ver + " does not exist in " + in.Source}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if want, ok := in.Revisions[ver]; ok && want != v.Revision {
+				res.Failed[ver] = VersionFailure{domain.CodeMismatchedRevision, fmt.Sprintf("revision %s does not match current revision %s", want, v.Revision)}
+				continue
+			}
+			if v.Status == domain.StatusDisposed {
+				res.Failed[ver] = VersionFailure{domain.CodeNotAllowed, "a Disposed version cannot be copied"}
+				continue
+			}
+			var did int64
+			err = tx.QueryRowContext(ctx, `SELECT id FROM package_versions WHERE package_id = ? AND version = ?`, dpid, ver).Scan(&did)
+			if err == nil && !in.AllowOverwrite {
+				res.Failed[ver] = VersionFailure{domain.CodeAlreadyExists, "package version " + ver + " already exists in " + in.Dest}
+				continue
+			}
+			if err == nil {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM package_versions WHERE id = ?`, did); err != nil {
+					return err
+				}
+			} else if err != sql.ErrNoRows {
+				return err
+			}
+			r, err := tx.ExecContext(ctx, `INSERT INTO package_versions(package_id, version, status, revision, display_name, summary, home_page,
+				source_code_repository, licenses, readme, metadata, origin_type, origin_repository, origin_external, published_at, updated_at)
+				SELECT ?, version, status, revision, display_name, summary, home_page, source_code_repository, licenses, readme, metadata,
+				origin_type, origin_repository, origin_external, published_at, ? FROM package_versions WHERE id = ?`, dpid, now(), sid)
+			if err != nil {
+				return fmt.Errorf("sqlite: copy version: %w", err)
+			}
+			nid, _ := r.LastInsertId()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO assets(version_id, name, sha256, created_at) SELECT ?, name, sha256, created_at FROM assets WHERE version_id = ?`, nid, sid); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO dist_tags(package_id, tag, version) SELECT ?, tag, version FROM dist_tags WHERE package_id = ? AND version = ?`, dpid, spid, ver); err != nil {
+				return err
+			}
+			res.OK[ver] = VersionResult{Revision: v.Revision, Status: v.Status}
+		}
+		return nil
+	})
+	return res, err
+}

@@ -1,0 +1,51 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// StoreToken records an authorization token by the hex sha256 of its value,
+// for a principal and a domain, until expires. Expired tokens are pruned.
+func (d *DB) StoreToken(ctx context.Context, hash string, principalID int64, dom string, expires time.Time) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		did, err := domainID(ctx, tx, dom)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, now()); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO tokens(hash, principal_id, domain_id, expires_at) VALUES (?, ?, ?, ?)`, hash, principalID, did, expires.UnixMilli())
+		if err != nil {
+			return fmt.Errorf("sqlite: store token: %w", err)
+		}
+		return nil
+	})
+}
+
+// LookupToken returns the principal and domain of an unexpired token;
+// ErrUnauthenticated if the token is unknown or expired.
+func (d *DB) LookupToken(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error) {
+	var p domain.Principal
+	var dom string
+	var created, expires int64
+	err := d.db.QueryRowContext(ctx, `SELECT p.id, p.name, p.user_id, p.path, p.is_root, p.created_at, d.name, t.expires_at
+		FROM tokens t JOIN principals p ON p.id = t.principal_id JOIN domains d ON d.id = t.domain_id WHERE t.hash = ?`, hash).
+		Scan(&p.ID, &p.Name, &p.UserID, &p.Path, &p.Root, &created, &dom, &expires)
+	if err == sql.ErrNoRows {
+		return p, "", domain.Errorf(domain.ErrUnauthenticated, "the authorization token is not valid")
+	}
+	if err != nil {
+		return p, "", fmt.Errorf("sqlite: lookup token: %w", err)
+	}
+	if at.UnixMilli() >= expires {
+		return p, "", domain.Errorf(domain.ErrUnauthenticated, "the authorization token has expired")
+	}
+	p.CreatedAt = fromMillis(created)
+	return p, dom, nil
+}
