@@ -2,14 +2,8 @@ package fs
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -17,7 +11,6 @@ import (
 	"time"
 
 	"github.com/artifactd/registry/internal/blob"
-	"github.com/artifactd/registry/internal/domain"
 )
 
 // copyBufSize is the chunk Put reads and writes at a time; larger than
@@ -60,7 +53,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string) (blob.Put, er
 		}
 	}()
 
-	h := newHasher()
+	h := blob.NewHasher()
 	if _, err := copyCtx(ctx, io.MultiWriter(f, h), r); err != nil {
 		return blob.Put{}, fmt.Errorf("blob/fs: put: %w", err)
 	}
@@ -70,7 +63,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string) (blob.Put, er
 	if err := f.Close(); err != nil {
 		return blob.Put{}, fmt.Errorf("blob/fs: put: %w", err)
 	}
-	p := h.result()
+	p := h.Result()
 	digest := p.Hashes.SHA256
 	if want != "" && digest != want {
 		return blob.Put{}, fmt.Errorf("blob/fs: put: got sha256 %s, want %s: %w", digest, want, blob.ErrDigestMismatch)
@@ -102,11 +95,11 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string) (blob.Put, er
 
 // verifyOnly hashes r without storing it, for a blob that already exists.
 func (s *Store) verifyOnly(ctx context.Context, r io.Reader, want string) (blob.Put, error) {
-	h := newHasher()
+	h := blob.NewHasher()
 	if _, err := copyCtx(ctx, h, r); err != nil {
 		return blob.Put{}, fmt.Errorf("blob/fs: put: %w", err)
 	}
-	p := h.result()
+	p := h.Result()
 	if p.Hashes.SHA256 != want {
 		return blob.Put{}, fmt.Errorf("blob/fs: put: got sha256 %s, want %s: %w", p.Hashes.SHA256, want, blob.ErrDigestMismatch)
 	}
@@ -136,50 +129,9 @@ func (s *Store) ensureShard(digest string) error {
 func copyCtx(ctx context.Context, w io.Writer, r io.Reader) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	n, err := io.CopyBuffer(w, ctxReader{ctx, r}, *bp)
+	n, err := io.CopyBuffer(w, blob.ContextReader(ctx, r), *bp)
 	if err == nil {
 		err = ctx.Err()
 	}
 	return n, err
-}
-
-// ctxReader fails reads once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// hasher computes every digest the registry serves in one pass.
-type hasher struct {
-	md5, sha1, sha256, sha512 hash.Hash
-	w                         io.Writer
-	n                         int64
-}
-
-func newHasher() *hasher {
-	h := &hasher{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New(), sha512: sha512.New()}
-	h.w = io.MultiWriter(h.md5, h.sha1, h.sha256, h.sha512)
-	return h
-}
-
-func (h *hasher) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
-	h.n += int64(n)
-	return n, err
-}
-
-func (h *hasher) result() blob.Put {
-	return blob.Put{Size: h.n, Hashes: domain.Hashes{
-		MD5:    hex.EncodeToString(h.md5.Sum(nil)),
-		SHA1:   hex.EncodeToString(h.sha1.Sum(nil)),
-		SHA256: hex.EncodeToString(h.sha256.Sum(nil)),
-		SHA512: hex.EncodeToString(h.sha512.Sum(nil)),
-	}}
 }

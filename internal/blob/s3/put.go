@@ -3,14 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sync"
 	"time"
@@ -18,7 +12,6 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/artifactd/registry/internal/blob"
-	"github.com/artifactd/registry/internal/domain"
 )
 
 const (
@@ -73,13 +66,13 @@ func (s *Store) Put(ctx context.Context, r io.Reader, want string) (blob.Put, er
 		}
 	}
 
-	h := newHasher()
+	h := blob.NewHasher()
 	tmp := s.tempKey()
 	defer s.removeTemp(ctx, tmp)
-	if err := s.upload(ctx, tmp, io.TeeReader(ctxReader{ctx, r}, h)); err != nil {
+	if err := s.upload(ctx, tmp, io.TeeReader(blob.ContextReader(ctx, r), h)); err != nil {
 		return blob.Put{}, putErr(ctx, err)
 	}
-	p := h.result()
+	p := h.Result()
 	digest := p.Hashes.SHA256
 	if want != "" && digest != want {
 		return blob.Put{}, fmt.Errorf("blob/s3: put: got sha256 %s, want %s: %w", digest, want, blob.ErrDigestMismatch)
@@ -148,11 +141,11 @@ func (s *Store) removeTemp(ctx context.Context, key string) {
 
 // verifyOnly hashes r without storing it, for a blob that already exists.
 func verifyOnly(ctx context.Context, r io.Reader, want string) (blob.Put, error) {
-	h := newHasher()
-	if _, err := io.Copy(h, ctxReader{ctx, r}); err != nil {
+	h := blob.NewHasher()
+	if _, err := io.Copy(h, blob.ContextReader(ctx, r)); err != nil {
 		return blob.Put{}, putErr(ctx, err)
 	}
-	p := h.result()
+	p := h.Result()
 	if p.Hashes.SHA256 != want {
 		return blob.Put{}, fmt.Errorf("blob/s3: put: got sha256 %s, want %s: %w", p.Hashes.SHA256, want, blob.ErrDigestMismatch)
 	}
@@ -171,45 +164,4 @@ func withCtx(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err
-}
-
-// ctxReader fails reads once its context is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// hasher computes every digest the registry serves in one pass.
-type hasher struct {
-	md5, sha1, sha256, sha512 hash.Hash
-	w                         io.Writer
-	n                         int64
-}
-
-func newHasher() *hasher {
-	h := &hasher{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New(), sha512: sha512.New()}
-	h.w = io.MultiWriter(h.md5, h.sha1, h.sha256, h.sha512)
-	return h
-}
-
-func (h *hasher) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
-	h.n += int64(n)
-	return n, err
-}
-
-func (h *hasher) result() blob.Put {
-	return blob.Put{Size: h.n, Hashes: domain.Hashes{
-		MD5:    hex.EncodeToString(h.md5.Sum(nil)),
-		SHA1:   hex.EncodeToString(h.sha1.Sum(nil)),
-		SHA256: hex.EncodeToString(h.sha256.Sum(nil)),
-		SHA512: hex.EncodeToString(h.sha512.Sum(nil)),
-	}}
 }
