@@ -1,0 +1,53 @@
+package policy
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// FuzzParse checks that Parse never panics, that its errors are kinded,
+// and that whatever it accepts Evaluate and Authorize handle on any
+// request without panicking.
+func FuzzParse(f *testing.F) {
+	seeds := []string{
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"codeartifact:*","Resource":"*"}}`,
+		`{"Statement":[{"Sid":"A","Effect":"Deny","NotAction":["a:*"],"NotResource":"arn:*"}]}`,
+		`{"Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012","arn:aws:iam::123456789012:user/a"]},"Action":"*"}}`,
+		`{"Statement":{"Effect":"Deny","NotPrincipal":"*","Action":"a:b?","Condition":{"ForAllValues:StringLike":{"k:v":["*a*",1,true]},"Null":{"a:b":"true"},"ArnNotLikeIfExists":{"aws:SourceArn":"arn:*:*:*:*:*"}}}}`,
+		`{"Statement":{"Effect":"Allow","Action":"*","Resource":"arn:\u00e9?*","Condition":{"Bool":{"aws:SecureTransport":false}}}}`,
+		`{"Statement":{"Effect":"Allow","Effect":"Deny"}}`,
+		`[1,2,3]`,
+	}
+	for i, s := range seeds {
+		f.Add(s, i%2 == 0, alice, "codeartifact:ReadFromRepository", repoArn, "k:v", "a")
+	}
+	f.Fuzz(func(t *testing.T, doc string, identity bool, principal, action, resource, key, value string) {
+		kind := Resource
+		if identity {
+			kind = Identity
+		}
+		d, err := Parse(doc, kind)
+		if err != nil {
+			if d != nil || !errors.Is(err, domain.ErrInvalid) {
+				t.Fatalf("Parse: %v, %v", d, err)
+			}
+			return
+		}
+		if len(d.Statements) == 0 {
+			t.Fatal("accepted a policy without statements")
+		}
+		req := Request{Principal: principal, Action: action, Resource: resource, Context: map[string][]string{key: {value}, "aws:username": {value, principal}}}
+		got := d.Evaluate(req)
+		if got != NotApplicable && got != Allow && got != Deny {
+			t.Fatalf("Evaluate returned %d", got)
+		}
+		if Authorize([]*Document{d}, nil, req) != (got == Allow) || Authorize(nil, []*Document{d}, req) != (got == Allow) {
+			t.Fatalf("Authorize disagrees with Evaluate (%v)", got)
+		}
+		if got == Allow && Authorize([]*Document{d}, []*Document{{Statements: []Statement{{Effect: EffectDeny, Actions: []string{"*"}}}}}, req) {
+			t.Fatal("an explicit deny did not win")
+		}
+	})
+}
