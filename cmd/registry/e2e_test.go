@@ -150,3 +150,13 @@ func countBlobs(t *testing.T, root string) int {
 	})
 	return n
 }
+
+func writeAssetSum(t *testing.T, path string) (string, string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(b)
+	return path, hex.EncodeToString(s[:])
+}

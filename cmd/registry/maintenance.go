@@ -134,8 +134,8 @@ func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		deleted++
 		freed += i.Size
 	}
-	if t, ok := a.blobs.(interface{ CleanTemp(time.Duration) error }); ok {
-		if err := t.CleanTemp(grace); err != nil {
+	if t, ok := a.blobs.(blob.TempCleaner); ok {
+		if err := t.CleanTemp(ctx, grace); err != nil {
 			return err
 		}
 	}

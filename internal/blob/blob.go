@@ -56,6 +56,13 @@ type Store interface {
 	Walk(ctx context.Context, fn func(Info) error) error
 }
 
+// TempCleaner is implemented by stores that keep temporary objects for
+// puts in flight: CleanTemp removes those last written more than olderThan
+// ago (leftovers of a crash).
+type TempCleaner interface {
+	CleanTemp(ctx context.Context, olderThan time.Duration) error
+}
+
 // ErrDigestMismatch is wrapped by Put when the content does not hash to the
 // expected digest. It also wraps domain.ErrInvalid.
 var ErrDigestMismatch = &domain.Error{Kind: domain.ErrInvalid, Msg: "content does not match the expected sha256"}

@@ -15,13 +15,13 @@ import (
 // externalConnections maps the public external connections this registry
 // can proxy to the format each serves.
 var externalConnections = map[string]domain.Format{
-	"public:npmjs":                domain.FormatNPM,
-	"public:pypi":                 domain.FormatPyPI,
-	"public:maven-central":        domain.FormatMaven,
-	"public:maven-googleandroid":  domain.FormatMaven,
-	"public:maven-gradleplugins":  domain.FormatMaven,
-	"public:maven-commonsware":    domain.FormatMaven,
-	"public:maven-clojars":        domain.FormatMaven,
+	"public:npmjs":               domain.FormatNPM,
+	"public:pypi":                domain.FormatPyPI,
+	"public:maven-central":       domain.FormatMaven,
+	"public:maven-googleandroid": domain.FormatMaven,
+	"public:maven-gradleplugins": domain.FormatMaven,
+	"public:maven-commonsware":   domain.FormatMaven,
+	"public:maven-clojars":       domain.FormatMaven,
 }
 
 func (a *API) repositoryDescription(r domain.Repository) map[string]any {

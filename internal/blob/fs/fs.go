@@ -154,7 +154,7 @@ func (s *Store) Walk(ctx context.Context, fn func(blob.Info) error) error {
 // than olderThan ago: leftovers of a crash or kill. A put in progress
 // rewrites its file continually, so an olderThan well above the slowest
 // expected client pause (say an hour) never removes live work.
-func (s *Store) CleanTemp(olderThan time.Duration) error {
+func (s *Store) CleanTemp(_ context.Context, olderThan time.Duration) error {
 	entries, err := os.ReadDir(s.tempRoot())
 	if err != nil {
 		return fmt.Errorf("blob/fs: clean temp: %w", err)

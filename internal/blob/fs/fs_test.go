@@ -136,7 +136,7 @@ func TestCleanTemp(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CleanTemp(time.Hour); err != nil {
+	if err := s.CleanTemp(context.Background(), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
@@ -145,7 +145,7 @@ func TestCleanTemp(t *testing.T) {
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("fresh temp file removed by CleanTemp: %v", err)
 	}
-	if err := s.CleanTemp(0); err != nil {
+	if err := s.CleanTemp(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	if left := tempFiles(t, s); len(left) > 0 {
