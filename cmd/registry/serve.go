@@ -203,6 +203,7 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 	}
 	validate := func(doc string) error { _, err := policy.Parse(doc, policy.Identity); return err }
 	ih := iam.New(a.db, iamAuthz, a.account, validate)
+	ih.Logger = a.log
 	srv.HandleQuery(func(c echo.Context) error {
 		r := c.Request()
 		if err := r.ParseForm(); err != nil {

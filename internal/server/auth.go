@@ -82,6 +82,11 @@ func (a *Authenticator) SigV4(services ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
+			if !cleanPath(r.URL.Path) {
+				// SigV4 canonicalisation removes dot segments, so a signature
+				// over /a/b would also verify for /a/x/../b; refuse such paths.
+				return domain.Invalid("request path %q is not in canonical form", r.URL.Path)
+			}
 			auth, present, err := sigv4.ParseRequest(r)
 			if !present {
 				return &APIError{Status: http.StatusForbidden, Code: sigv4.CodeMissingAuthenticationToken, Msg: "Missing Authentication Token"}
@@ -115,6 +120,16 @@ func (a *Authenticator) SigV4(services ...string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// cleanPath reports whether p has no empty, "." or ".." segments.
+func cleanPath(p string) bool {
+	for _, seg := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(p, "/"), "/"), "/") {
+		if seg == "." || seg == ".." || (seg == "" && p != "/") {
+			return false
+		}
+	}
+	return true
 }
 
 // payloadHash returns the hash the signature covers. With an
