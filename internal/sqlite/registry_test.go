@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/artifactd/registry/internal/domain"
 )
@@ -160,5 +162,54 @@ func TestCopyIsMetadataOnly(t *testing.T) {
 	blobs, _ := db.Blobs(ctx)
 	if len(as) != 1 || len(blobs) != 1 {
 		t.Fatalf("copied assets %v, blobs %v", as, blobs)
+	}
+}
+
+func TestDatabaseIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "registry.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.CreateDomain(context.Background(), "acme", "") // make SQLite create -wal and -shm
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v; it holds secrets", p, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestTokenExpiry(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	root, _, err := db.EnsureRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := db.LookupAccessKey(ctx, root.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.CreateDomain(ctx, "acme", "")
+	exp := time.Now().Add(time.Hour)
+	if err := db.StoreToken(ctx, "h1", p.ID, "acme", exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, dom, err := db.LookupToken(ctx, "h1", time.Now()); err != nil || dom != "acme" {
+		t.Fatalf("fresh token: %q %v", dom, err)
+	}
+	if _, _, err := db.LookupToken(ctx, "h1", exp); !errors.Is(err, domain.ErrUnauthenticated) {
+		t.Fatalf("expired token accepted: %v", err)
+	}
+	if _, _, err := db.LookupToken(ctx, "nope", time.Now()); !errors.Is(err, domain.ErrUnauthenticated) {
+		t.Fatalf("unknown token accepted: %v", err)
+	}
+	if err := db.StoreToken(ctx, "h2", p.ID, "missing", exp); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("token for a missing domain: %v", err)
 	}
 }
