@@ -32,6 +32,7 @@
 //	POST   /v1/package/version/assets           ListPackageVersionAssets
 //	GET    /v1/package/version/asset            GetPackageVersionAsset
 //	GET    /v1/package/version/readme           GetPackageVersionReadme
+//	POST   /v1/package/version/dependencies     ListPackageVersionDependencies
 //	POST   /v1/package/version/publish          PublishPackageVersion
 //	POST   /v1/package/versions/update_status   UpdatePackageVersionsStatus
 //	POST   /v1/package/versions/delete          DeletePackageVersions
@@ -112,6 +113,7 @@ var routes = []route{
 	{http.MethodPost, "/package/version/assets", "ListPackageVersionAssets", (*API).listPackageVersionAssets},
 	{http.MethodGet, "/package/version/asset", "GetPackageVersionAsset", (*API).getPackageVersionAsset},
 	{http.MethodGet, "/package/version/readme", "GetPackageVersionReadme", (*API).getPackageVersionReadme},
+	{http.MethodPost, "/package/version/dependencies", "ListPackageVersionDependencies", (*API).listPackageVersionDependencies},
 	{http.MethodPost, "/package/version/publish", "PublishPackageVersion", (*API).publishPackageVersion},
 	{http.MethodPost, "/package/versions/update_status", "UpdatePackageVersionsStatus", (*API).updatePackageVersionsStatus},
 	{http.MethodPost, "/package/versions/delete", "DeletePackageVersions", (*API).deletePackageVersions},
@@ -224,9 +226,9 @@ func maxResults(c echo.Context, name string) (int, error) {
 	return n, nil
 }
 
-func page(c echo.Context) (sqlite.Page, error) {
+func page(c echo.Context) (domain.Page, error) {
 	n, err := maxResults(c, "max-results")
-	return sqlite.Page{After: c.QueryParam("next-token"), Limit: n}, err
+	return domain.Page{After: c.QueryParam("next-token"), Limit: n}, err
 }
 
 // ts renders a timestamp as rest-json does: epoch seconds.

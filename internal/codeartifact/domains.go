@@ -14,7 +14,6 @@ import (
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/server"
-	"github.com/artifactd/registry/internal/sqlite"
 )
 
 func (a *API) domainDescription(d domain.Domain) map[string]any {
@@ -127,7 +126,7 @@ func (a *API) listDomains(c echo.Context) error {
 	if err := a.authorize(c, "", "*", access.Scope{}); err != nil {
 		return err
 	}
-	ds, next, err := a.DB.ListDomains(ctx(c), sqlite.Page{After: in.NextToken, Limit: in.MaxResults})
+	ds, next, err := a.DB.ListDomains(ctx(c), domain.Page{After: in.NextToken, Limit: in.MaxResults})
 	if err != nil {
 		return err
 	}
@@ -207,7 +206,7 @@ func (a *API) listRepos(c echo.Context, d string) error {
 	if err != nil {
 		return err
 	}
-	rs, next, err := a.DB.ListRepositories(ctx(c), sqlite.RepositoryFilter{Domain: d, Prefix: c.QueryParam("repository-prefix")}, p)
+	rs, next, err := a.DB.ListRepositories(ctx(c), domain.RepositoryFilter{Domain: d, Prefix: c.QueryParam("repository-prefix")}, p)
 	if err != nil {
 		return err
 	}

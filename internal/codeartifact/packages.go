@@ -8,7 +8,6 @@ import (
 
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/domain"
-	"github.com/artifactd/registry/internal/sqlite"
 )
 
 // pkgOp reads domain, repository, format, namespace and package, and
@@ -80,7 +79,7 @@ func (a *API) listPackages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := sqlite.PackageFilter{Format: domain.Format(c.QueryParam("format")), Namespace: c.QueryParam("namespace"),
+	f := domain.PackageFilter{Format: domain.Format(c.QueryParam("format")), Namespace: c.QueryParam("namespace"),
 		Prefix: c.QueryParam("package-prefix"), Publish: domain.Restriction(c.QueryParam("publish")), Upstream: domain.Restriction(c.QueryParam("upstream"))}
 	if f.Format != "" {
 		if err := domain.ValidateFormat(f.Format); err != nil {
@@ -136,7 +135,7 @@ func (a *API) listPackageVersions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := sqlite.VersionFilter{Status: domain.Status(c.QueryParam("status")), OriginType: domain.OriginType(c.QueryParam("originType"))}
+	f := domain.VersionFilter{Status: domain.Status(c.QueryParam("status")), OriginType: domain.OriginType(c.QueryParam("originType"))}
 	if f.Status != "" && !domain.ValidStatus(f.Status) {
 		return domain.Invalid("status %s is not a package version status", f.Status)
 	}
@@ -219,6 +218,26 @@ func (a *API) getPackageVersionReadme(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"format": ref.Format, "namespace": opt(ref.Namespace), "package": ref.Name,
 		"version": v.Version, "versionRevision": v.Revision, "readme": readme})
+}
+
+func (a *API) listPackageVersionDependencies(c echo.Context) error {
+	d, r, ref, ver, err := a.versionOp(c)
+	if err != nil {
+		return err
+	}
+	if _, err := page(c); err != nil {
+		return err
+	}
+	deps, v, err := a.DB.Dependencies(ctx(c), d, r, ref, ver)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(deps))
+	for _, x := range deps {
+		out = append(out, map[string]any{"namespace": opt(x.Namespace), "package": x.Name, "dependencyType": x.Type, "versionRequirement": x.VersionRequirement})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"format": ref.Format, "namespace": opt(ref.Namespace), "package": ref.Name,
+		"version": v.Version, "versionRevision": v.Revision, "dependencies": out})
 }
 
 func sorted(s []string) []string { sort.Strings(s); return s }

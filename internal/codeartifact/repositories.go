@@ -9,7 +9,6 @@ import (
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/policy"
-	"github.com/artifactd/registry/internal/sqlite"
 )
 
 // externalConnections maps the public external connections this registry
@@ -250,7 +249,7 @@ func (a *API) getRepositoryEndpoint(c echo.Context) error {
 
 // Permissions policies.
 
-func (a *API) policyShape(arn string, p sqlite.Policy) map[string]any {
+func (a *API) policyShape(arn string, p domain.Policy) map[string]any {
 	return map[string]any{"policy": map[string]any{"resourceArn": arn, "revision": p.Revision, "document": p.Document}}
 }
 

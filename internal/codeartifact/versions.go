@@ -13,7 +13,6 @@ import (
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/blob"
 	"github.com/artifactd/registry/internal/domain"
-	"github.com/artifactd/registry/internal/sqlite"
 )
 
 type batchBody struct {
@@ -51,7 +50,7 @@ func (b *batchBody) validate(needVersions bool) error {
 	return nil
 }
 
-func batchResult(res sqlite.BatchResult) map[string]any {
+func batchResult(res domain.BatchResult) map[string]any {
 	ok := map[string]any{}
 	for v, r := range res.OK {
 		ok[v] = map[string]string{"revision": r.Revision, "status": string(r.Status)}
@@ -64,19 +63,19 @@ func batchResult(res sqlite.BatchResult) map[string]any {
 }
 
 // batchOp parses and authorizes a batch version operation.
-func (a *API) batchOp(c echo.Context, needVersions bool) (sqlite.BatchInput, batchBody, error) {
+func (a *API) batchOp(c echo.Context, needVersions bool) (domain.BatchInput, batchBody, error) {
 	d, r, ref, err := a.pkgOp(c)
 	if err != nil {
-		return sqlite.BatchInput{}, batchBody{}, err
+		return domain.BatchInput{}, batchBody{}, err
 	}
 	var b batchBody
 	if err := body(c, &b); err != nil {
-		return sqlite.BatchInput{}, b, err
+		return domain.BatchInput{}, b, err
 	}
 	if err := b.validate(needVersions); err != nil {
-		return sqlite.BatchInput{}, b, err
+		return domain.BatchInput{}, b, err
 	}
-	return sqlite.BatchInput{Domain: d, Repository: r, Ref: ref, Versions: b.Versions, Revisions: b.VersionRevisions, ExpectedStatus: b.ExpectedStatus}, b, nil
+	return domain.BatchInput{Domain: d, Repository: r, Ref: ref, Versions: b.Versions, Revisions: b.VersionRevisions, ExpectedStatus: b.ExpectedStatus}, b, nil
 }
 
 func (a *API) updatePackageVersionsStatus(c echo.Context) error {
@@ -156,7 +155,7 @@ func (a *API) copyPackageVersions(c echo.Context) error {
 	if err := a.authorize(c, "", a.ARNs.Package(d, dst, ref), access.Scope{Domain: d, Repository: dst}); err != nil {
 		return err
 	}
-	res, err := a.DB.CopyVersions(ctx(c), sqlite.CopyInput{Domain: d, Source: src, Dest: dst, Ref: ref, Versions: b.Versions,
+	res, err := a.DB.CopyVersions(ctx(c), domain.CopyInput{Domain: d, Source: src, Dest: dst, Ref: ref, Versions: b.Versions,
 		Revisions: b.VersionRevisions, AllowOverwrite: b.AllowOverwrite})
 	if err != nil {
 		return err
@@ -219,7 +218,7 @@ func (a *API) publishPackageVersion(c echo.Context) error {
 		return err
 	}
 	asset := domain.Asset{Name: name, Size: put.Size, Hashes: put.Hashes}
-	v, err := a.DB.AddAsset(ctx(c), sqlite.AddAssetInput{Domain: d, Repository: r, Ref: ref, Version: ver, Asset: asset, Unfinished: unfinished})
+	v, err := a.DB.AddAsset(ctx(c), domain.AddAssetInput{Domain: d, Repository: r, Ref: ref, Version: ver, Asset: asset, Unfinished: unfinished})
 	if err != nil {
 		return err // the blob stays until gc finds it unreferenced
 	}

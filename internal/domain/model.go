@@ -132,3 +132,14 @@ type Asset struct {
 	Size   int64
 	Hashes Hashes
 }
+
+// Dependency is a declared dependency of a package version
+// (ListPackageVersionDependencies). Type is format-specific: npm
+// regular/dev/peer/optional; Maven compile/runtime/test/provided/...;
+// PyPI Requires-Dist.
+type Dependency struct {
+	Namespace          string
+	Name               string
+	Type               string
+	VersionRequirement string
+}

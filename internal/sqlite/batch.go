@@ -4,57 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 
 	"github.com/artifactd/registry/internal/domain"
 )
-
-// VersionResult is one successful version of a batch operation.
-type VersionResult struct {
-	Revision string
-	Status   domain.Status
-}
-
-// VersionFailure is one failed version of a batch operation.
-type VersionFailure struct {
-	Code    string // domain.Code*
-	Message string
-}
-
-// BatchResult is the outcome of a batch version operation.
-type BatchResult struct {
-	OK     map[string]VersionResult
-	Failed map[string]VersionFailure
-}
-
-// BatchInput selects versions of one package for a batch operation.
-type BatchInput struct {
-	Domain, Repository string
-	Ref                domain.PackageRef
-	Versions           []string
-	Revisions          map[string]string // version -> expected revision (optional)
-	ExpectedStatus     domain.Status     // "" for any
-}
-
-func (in BatchInput) all() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, v := range in.Versions {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	var extra []string
-	for v := range in.Revisions {
-		if !seen[v] {
-			seen[v] = true
-			extra = append(extra, v)
-		}
-	}
-	sort.Strings(extra)
-	return append(out, extra...)
-}
 
 type versionRow struct {
 	id int64
@@ -65,8 +17,8 @@ type versionRow struct {
 // fails its checks nothing is written and the others are reported SKIPPED.
 // check returns a failure code and message, or "" to proceed; apply changes
 // one version and returns its new status.
-func (d *DB) batch(ctx context.Context, in BatchInput, check func(domain.PackageVersion) (string, string), apply func(tx *sql.Tx, r versionRow) (domain.Status, error)) (BatchResult, error) {
-	res := BatchResult{OK: map[string]VersionResult{}, Failed: map[string]VersionFailure{}}
+func (d *DB) batch(ctx context.Context, in domain.BatchInput, check func(domain.PackageVersion) (string, string), apply func(tx *sql.Tx, r versionRow) (domain.Status, error)) (domain.BatchResult, error) {
+	res := domain.BatchResult{OK: map[string]domain.VersionResult{}, Failed: map[string]domain.VersionFailure{}}
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		rid, err := repoID(ctx, tx, in.Domain, in.Repository)
 		if err != nil {
@@ -77,34 +29,39 @@ func (d *DB) batch(ctx context.Context, in BatchInput, check func(domain.Package
 			return err
 		}
 		var rows []versionRow
-		for _, ver := range in.all() {
+		for _, ver := range in.AllVersions() {
 			id, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, ver), in.Ref)
 			if err == sql.ErrNoRows {
-				res.Failed[ver] = VersionFailure{domain.CodeNotFound, fmt.Sprintf("package version %s does not exist", ver)}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeNotFound, Message: fmt.Sprintf("package version %s does not exist", ver)}
 				continue
 			}
 			if err != nil {
 				return err
 			}
 			if want, ok := in.Revisions[ver]; ok && want != v.Revision {
-				res.Failed[ver] = VersionFailure{domain.CodeMismatchedRevision, fmt.Sprintf("revision %s does not match current revision %s", want, v.Revision)}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeMismatchedRevision, Message: fmt.Sprintf("revision %s does not match current revision %s", want, v.Revision)}
 				continue
 			}
 			if in.ExpectedStatus != "" && v.Status != in.ExpectedStatus {
-				res.Failed[ver] = VersionFailure{domain.CodeMismatchedStatus, fmt.Sprintf("status %s does not match expected status %s", v.Status, in.ExpectedStatus)}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeMismatchedStatus, Message: fmt.Sprintf("status %s does not match expected status %s", v.Status, in.ExpectedStatus)}
 				continue
 			}
 			if code, msg := check(v); code != "" {
-				res.Failed[ver] = VersionFailure{code, msg}
+				res.Failed[ver] = domain.VersionFailure{Code: code, Message: msg}
 				continue
 			}
 			rows = append(rows, versionRow{id, v})
 		}
 		if len(res.Failed) > 0 {
 			for _, r := range rows {
-				res.Failed[r.v.Version] = VersionFailure{domain.CodeSkipped, "skipped because another version in the request failed"}
+				res.Failed[r.v.Version] = domain.VersionFailure{Code: domain.CodeSkipped, Message: "skipped because another version in the request failed"}
 			}
 			return nil
+		}
+		if len(rows) > 0 {
+			if err := bumpPackage(ctx, tx, pid); err != nil {
+				return err
+			}
 		}
 		for _, r := range rows {
 			st, err := apply(tx, r)
@@ -117,7 +74,7 @@ func (d *DB) batch(ctx context.Context, in BatchInput, check func(domain.Package
 					return err
 				}
 			}
-			res.OK[r.v.Version] = VersionResult{Revision: rev, Status: st}
+			res.OK[r.v.Version] = domain.VersionResult{Revision: rev, Status: st}
 		}
 		return nil
 	})
@@ -125,9 +82,9 @@ func (d *DB) batch(ctx context.Context, in BatchInput, check func(domain.Package
 }
 
 // UpdateStatus sets the status of versions (Published, Unlisted, Archived).
-func (d *DB) UpdateStatus(ctx context.Context, in BatchInput, target domain.Status) (BatchResult, error) {
+func (d *DB) UpdateStatus(ctx context.Context, in domain.BatchInput, target domain.Status) (domain.BatchResult, error) {
 	if !domain.ValidTargetStatus(target) {
-		return BatchResult{}, domain.Invalid("targetStatus %s is not one of Published, Unlisted, Archived", target)
+		return domain.BatchResult{}, domain.Invalid("targetStatus %s is not one of Published, Unlisted, Archived", target)
 	}
 	check := func(v domain.PackageVersion) (string, string) {
 		if ok, code := domain.CanTransition(v.Status, target); !ok {
@@ -147,7 +104,7 @@ func (d *DB) UpdateStatus(ctx context.Context, in BatchInput, target domain.Stat
 
 // DisposeVersions sets versions to Disposed and detaches their assets
 // (the blobs are collected by gc once nothing references them).
-func (d *DB) DisposeVersions(ctx context.Context, in BatchInput) (BatchResult, error) {
+func (d *DB) DisposeVersions(ctx context.Context, in domain.BatchInput) (domain.BatchResult, error) {
 	check := func(v domain.PackageVersion) (string, string) {
 		if ok, code := domain.CanDispose(v.Status); !ok {
 			return code, "cannot dispose a " + string(v.Status) + " version"
@@ -164,7 +121,7 @@ func (d *DB) DisposeVersions(ctx context.Context, in BatchInput) (BatchResult, e
 }
 
 // DeleteVersions deletes versions permanently; they may be published again.
-func (d *DB) DeleteVersions(ctx context.Context, in BatchInput) (BatchResult, error) {
+func (d *DB) DeleteVersions(ctx context.Context, in domain.BatchInput) (domain.BatchResult, error) {
 	none := func(domain.PackageVersion) (string, string) { return "", "" }
 	return d.batch(ctx, in, none, func(tx *sql.Tx, r versionRow) (domain.Status, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM dist_tags WHERE package_id = (SELECT package_id FROM package_versions WHERE id = ?) AND version = ?`, r.id, r.v.Version); err != nil {

@@ -8,23 +8,12 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 )
 
-// CopyInput selects versions of one package to copy between repositories
-// of a domain.
-type CopyInput struct {
-	Domain         string
-	Source, Dest   string
-	Ref            domain.PackageRef
-	Versions       []string
-	Revisions      map[string]string
-	AllowOverwrite bool
-}
-
 // CopyVersions copies version records and asset references (never blob
 // bytes) from one repository to another. Each version succeeds or fails on
 // its own; an existing destination version is ALREADY_EXISTS unless
 // AllowOverwrite.
-func (d *DB) CopyVersions(ctx context.Context, in CopyInput) (BatchResult, error) {
-	res := BatchResult{OK: map[string]VersionResult{}, Failed: map[string]VersionFailure{}}
+func (d *DB) CopyVersions(ctx context.Context, in domain.CopyInput) (domain.BatchResult, error) {
+	res := domain.BatchResult{OK: map[string]domain.VersionResult{}, Failed: map[string]domain.VersionFailure{}}
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		srid, err := repoID(ctx, tx, in.Domain, in.Source)
 		if err != nil {
@@ -42,27 +31,27 @@ func (d *DB) CopyVersions(ctx context.Context, in CopyInput) (BatchResult, error
 		if err != nil {
 			return err
 		}
-		for _, ver := range (BatchInput{Versions: in.Versions, Revisions: in.Revisions}).all() {
+		for _, ver := range (domain.BatchInput{Versions: in.Versions, Revisions: in.Revisions}).AllVersions() {
 			sid, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, spid, ver), in.Ref)
 			if err == sql.ErrNoRows {
-				res.Failed[ver] = VersionFailure{domain.CodeNotFound, "package version " + ver + " does not exist in " + in.Source}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeNotFound, Message: "package version " + ver + " does not exist in " + in.Source}
 				continue
 			}
 			if err != nil {
 				return err
 			}
 			if want, ok := in.Revisions[ver]; ok && want != v.Revision {
-				res.Failed[ver] = VersionFailure{domain.CodeMismatchedRevision, fmt.Sprintf("revision %s does not match current revision %s", want, v.Revision)}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeMismatchedRevision, Message: fmt.Sprintf("revision %s does not match current revision %s", want, v.Revision)}
 				continue
 			}
 			if v.Status == domain.StatusDisposed {
-				res.Failed[ver] = VersionFailure{domain.CodeNotAllowed, "a Disposed version cannot be copied"}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeNotAllowed, Message: "a Disposed version cannot be copied"}
 				continue
 			}
 			var did int64
 			err = tx.QueryRowContext(ctx, `SELECT id FROM package_versions WHERE package_id = ? AND version = ?`, dpid, ver).Scan(&did)
 			if err == nil && !in.AllowOverwrite {
-				res.Failed[ver] = VersionFailure{domain.CodeAlreadyExists, "package version " + ver + " already exists in " + in.Dest}
+				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeAlreadyExists, Message: "package version " + ver + " already exists in " + in.Dest}
 				continue
 			}
 			if err == nil {
@@ -83,10 +72,17 @@ func (d *DB) CopyVersions(ctx context.Context, in CopyInput) (BatchResult, error
 			if _, err := tx.ExecContext(ctx, `INSERT INTO assets(version_id, name, sha256, created_at) SELECT ?, name, sha256, created_at FROM assets WHERE version_id = ?`, nid, sid); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dependencies(version_id, position, namespace, name, dependency_type, version_requirement)
+				SELECT ?, position, namespace, name, dependency_type, version_requirement FROM dependencies WHERE version_id = ?`, nid, sid); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO dist_tags(package_id, tag, version) SELECT ?, tag, version FROM dist_tags WHERE package_id = ? AND version = ?`, dpid, spid, ver); err != nil {
 				return err
 			}
-			res.OK[ver] = VersionResult{Revision: v.Revision, Status: v.Status}
+			res.OK[ver] = domain.VersionResult{Revision: v.Revision, Status: v.Status}
+		}
+		if len(res.OK) > 0 {
+			return bumpPackage(ctx, tx, dpid)
 		}
 		return nil
 	})

@@ -27,7 +27,8 @@ var migrations embed.FS
 
 // DB is the metadata store. It is safe for concurrent use.
 type DB struct {
-	db *sql.DB
+	db *sql.DB // writes take the lock at BEGIN (IMMEDIATE): no upgrade deadlocks
+	ro *sql.DB // read-only snapshots (deferred BEGIN), for multi-statement reads
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -51,11 +52,24 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	ro, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_foreign_keys=on&_txlock=deferred&_query_only=true")
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ro.SetMaxOpenConns(16)
+	d.ro = ro
 	return d, nil
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	err := d.ro.Close()
+	if err2 := d.db.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
 
 // SQL exposes the handle for packages of this module's tests and tools
 // (fsck); callers outside must not write through it.

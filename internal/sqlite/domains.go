@@ -51,12 +51,12 @@ func (d *DB) GetDomain(ctx context.Context, name string) (domain.Domain, error) 
 }
 
 // ListDomains lists domains by name.
-func (d *DB) ListDomains(ctx context.Context, p Page) ([]domain.Domain, string, error) {
+func (d *DB) ListDomains(ctx context.Context, p domain.Page) ([]domain.Domain, string, error) {
 	after, err := untoken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+domainCols+` FROM domains d WHERE d.name > ? ORDER BY d.name LIMIT ?`, after, p.limit()+1)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+domainCols+` FROM domains d WHERE d.name > ? ORDER BY d.name LIMIT ?`, after, p.Size()+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list domains: %w", err)
 	}
@@ -70,8 +70,8 @@ func (d *DB) ListDomains(ctx context.Context, p Page) ([]domain.Domain, string, 
 		out = append(out, x)
 	}
 	next := ""
-	if len(out) > p.limit() {
-		out = out[:p.limit()]
+	if len(out) > p.Size() {
+		out = out[:p.Size()]
 		next = token(out[len(out)-1].Name)
 	}
 	return out, next, rows.Err()
@@ -100,12 +100,6 @@ func (d *DB) DeleteDomain(ctx context.Context, name string) (domain.Domain, erro
 	return out, err
 }
 
-// Policy is a stored resource policy.
-type Policy struct {
-	Document string
-	Revision string
-}
-
 // policyTarget names the row holding a policy: a domain, or a repository
 // when repo is non-empty.
 func policyTarget(ctx context.Context, q querier, dom, repo string) (table string, id int64, err error) {
@@ -119,8 +113,8 @@ func policyTarget(ctx context.Context, q querier, dom, repo string) (table strin
 
 // PutPolicy stores the resource policy of a domain (repo == "") or a
 // repository. A non-empty expectedRevision must match the current one.
-func (d *DB) PutPolicy(ctx context.Context, dom, repo, document, expectedRevision string) (Policy, error) {
-	p := Policy{Document: document, Revision: newRevision()}
+func (d *DB) PutPolicy(ctx context.Context, dom, repo, document, expectedRevision string) (domain.Policy, error) {
+	p := domain.Policy{Document: document, Revision: newRevision()}
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		table, id, err := policyTarget(ctx, tx, dom, repo)
 		if err != nil {
@@ -141,25 +135,25 @@ func (d *DB) PutPolicy(ctx context.Context, dom, repo, document, expectedRevisio
 
 // GetPolicy returns the resource policy of a domain or repository;
 // ErrNotFound when none is set.
-func (d *DB) GetPolicy(ctx context.Context, dom, repo string) (Policy, error) {
+func (d *DB) GetPolicy(ctx context.Context, dom, repo string) (domain.Policy, error) {
 	table, id, err := policyTarget(ctx, d.db, dom, repo)
 	if err != nil {
-		return Policy{}, err
+		return domain.Policy{}, err
 	}
 	var doc, rev sql.NullString
 	if err := d.db.QueryRowContext(ctx, `SELECT policy, policy_revision FROM `+table+` WHERE id = ?`, id).Scan(&doc, &rev); err != nil {
-		return Policy{}, err
+		return domain.Policy{}, err
 	}
 	if !doc.Valid {
-		return Policy{}, &domain.Error{Kind: domain.ErrNotFound, Msg: "no resource policy is set", ResourceType: "policy"}
+		return domain.Policy{}, &domain.Error{Kind: domain.ErrNotFound, Msg: "no resource policy is set", ResourceType: "policy"}
 	}
-	return Policy{Document: doc.String, Revision: rev.String}, nil
+	return domain.Policy{Document: doc.String, Revision: rev.String}, nil
 }
 
 // DeletePolicy removes a resource policy and returns it; ErrNotFound when
 // none is set.
-func (d *DB) DeletePolicy(ctx context.Context, dom, repo, expectedRevision string) (Policy, error) {
-	var out Policy
+func (d *DB) DeletePolicy(ctx context.Context, dom, repo, expectedRevision string) (domain.Policy, error) {
+	var out domain.Policy
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		table, id, err := policyTarget(ctx, tx, dom, repo)
 		if err != nil {
@@ -175,7 +169,7 @@ func (d *DB) DeletePolicy(ctx context.Context, dom, repo, expectedRevision strin
 		if expectedRevision != "" && rev.String != expectedRevision {
 			return domain.Conflict("policy", dom+"/"+repo, "policy revision %s does not match the current revision", expectedRevision)
 		}
-		out = Policy{Document: doc.String, Revision: rev.String}
+		out = domain.Policy{Document: doc.String, Revision: rev.String}
 		_, err = tx.ExecContext(ctx, `UPDATE `+table+` SET policy = NULL, policy_revision = NULL WHERE id = ?`, id)
 		return err
 	})

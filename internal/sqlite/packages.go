@@ -9,16 +9,6 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 )
 
-// PackageFilter narrows ListPackages. Namespace and Prefix are prefixes
-// (CodeArtifact's ListPackages treats namespace as a prefix too).
-type PackageFilter struct {
-	Format    domain.Format
-	Namespace string
-	Prefix    string
-	Publish   domain.Restriction
-	Upstream  domain.Restriction
-}
-
 func packageID(ctx context.Context, q querier, rid int64, ref domain.PackageRef) (int64, error) {
 	var id int64
 	err := q.QueryRowContext(ctx, `SELECT id FROM packages WHERE repository_id = ? AND format = ? AND namespace = ? AND name = ?`,
@@ -38,7 +28,7 @@ func refString(ref domain.PackageRef) string {
 
 // ListPackages lists the packages of a repository that have at least one
 // version or an explicit origin configuration.
-func (d *DB) ListPackages(ctx context.Context, dom, repo string, f PackageFilter, p Page) ([]domain.Package, string, error) {
+func (d *DB) ListPackages(ctx context.Context, dom, repo string, f domain.PackageFilter, p domain.Page) ([]domain.Package, string, error) {
 	rid, err := repoID(ctx, d.db, dom, repo)
 	if err != nil {
 		return nil, "", err
@@ -51,7 +41,7 @@ func (d *DB) ListPackages(ctx context.Context, dom, repo string, f PackageFilter
 		FROM packages WHERE repository_id = ?
 		AND (? = '' OR format = ?) AND instr(namespace, ?) = 1 AND instr(name, ?) = 1
 		AND (? = '' OR publish = ?) AND (? = '' OR upstream = ?) AND k > ?
-		ORDER BY k LIMIT ?`, rid, f.Format, f.Format, f.Namespace, f.Prefix, f.Publish, f.Publish, f.Upstream, f.Upstream, after, p.limit()+1)
+		ORDER BY k LIMIT ?`, rid, f.Format, f.Format, f.Namespace, f.Prefix, f.Publish, f.Publish, f.Upstream, f.Upstream, after, p.Size()+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list packages: %w", err)
 	}
@@ -67,9 +57,9 @@ func (d *DB) ListPackages(ctx context.Context, dom, repo string, f PackageFilter
 		out, keys = append(out, x), append(keys, k)
 	}
 	next := ""
-	if len(out) > p.limit() {
-		out = out[:p.limit()]
-		next = token(keys[p.limit()-1])
+	if len(out) > p.Size() {
+		out = out[:p.Size()]
+		next = token(keys[p.Size()-1])
 	}
 	return out, next, rows.Err()
 }
@@ -87,13 +77,6 @@ func (d *DB) GetPackage(ctx context.Context, dom, repo string, ref domain.Packag
 		return x, domain.NotFound("package", refString(ref))
 	}
 	return x, err
-}
-
-// VersionFilter narrows ListVersions.
-type VersionFilter struct {
-	Status          domain.Status
-	OriginType      domain.OriginType
-	SortByPublished bool
 }
 
 const versionCols = `v.id, v.version, v.status, v.revision, v.display_name, v.summary, v.home_page, v.source_code_repository,
@@ -117,7 +100,7 @@ func scanVersion(row interface{ Scan(...any) error }, ref domain.PackageRef) (in
 
 // ListVersions lists the versions of a package in a repository, every
 // status unless filtered, ordered by version string (or publish time).
-func (d *DB) ListVersions(ctx context.Context, dom, repo string, ref domain.PackageRef, f VersionFilter, p Page) ([]domain.PackageVersion, string, error) {
+func (d *DB) ListVersions(ctx context.Context, dom, repo string, ref domain.PackageRef, f domain.VersionFilter, p domain.Page) ([]domain.PackageVersion, string, error) {
 	rid, err := repoID(ctx, d.db, dom, repo)
 	if err != nil {
 		return nil, "", err
@@ -136,7 +119,7 @@ func (d *DB) ListVersions(ctx context.Context, dom, repo string, ref domain.Pack
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+versionCols+`, `+key+` AS k FROM package_versions v
 		WHERE v.package_id = ? AND (? = '' OR v.status = ?) AND (? = '' OR v.origin_type = ?) AND k > ?
-		ORDER BY k LIMIT ?`, pid, f.Status, f.Status, f.OriginType, f.OriginType, after, p.limit()+1)
+		ORDER BY k LIMIT ?`, pid, f.Status, f.Status, f.OriginType, f.OriginType, after, p.Size()+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list versions: %w", err)
 	}
@@ -156,9 +139,9 @@ func (d *DB) ListVersions(ctx context.Context, dom, repo string, ref domain.Pack
 		out, keys = append(out, v), append(keys, k)
 	}
 	next := ""
-	if len(out) > p.limit() {
-		out = out[:p.limit()]
-		next = token(keys[p.limit()-1])
+	if len(out) > p.Size() {
+		out = out[:p.Size()]
+		next = token(keys[p.Size()-1])
 	}
 	return out, next, rows.Err()
 }
@@ -233,7 +216,7 @@ func listAssets(ctx context.Context, q querier, vid int64, after string, limit i
 }
 
 // ListAssets lists the assets of a version, by name.
-func (d *DB) ListAssets(ctx context.Context, dom, repo string, ref domain.PackageRef, version string, p Page) ([]domain.Asset, domain.PackageVersion, string, error) {
+func (d *DB) ListAssets(ctx context.Context, dom, repo string, ref domain.PackageRef, version string, p domain.Page) ([]domain.Asset, domain.PackageVersion, string, error) {
 	id, v, err := versionRef(ctx, d.db, dom, repo, ref, version)
 	if err != nil {
 		return nil, v, "", err
@@ -242,10 +225,10 @@ func (d *DB) ListAssets(ctx context.Context, dom, repo string, ref domain.Packag
 	if err != nil {
 		return nil, v, "", err
 	}
-	out, err := listAssets(ctx, d.db, id, after, p.limit()+1)
+	out, err := listAssets(ctx, d.db, id, after, p.Size()+1)
 	next := ""
-	if len(out) > p.limit() {
-		out = out[:p.limit()]
+	if len(out) > p.Size() {
+		out = out[:p.Size()]
 		next = token(out[len(out)-1].Name)
 	}
 	return out, v, next, err

@@ -14,20 +14,6 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 )
 
-// Page is a pagination request: After is the opaque token of the previous
-// page ("" for the first), Limit the page size (1-1000).
-type Page struct {
-	After string
-	Limit int
-}
-
-func (p Page) limit() int {
-	if p.Limit <= 0 || p.Limit > 1000 {
-		return 100
-	}
-	return p.Limit
-}
-
 // token encodes the sort key of the last row of a page.
 func token(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 

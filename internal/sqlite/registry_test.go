@@ -60,11 +60,11 @@ func TestDomainsAndRepositories(t *testing.T) {
 	if _, err := db.DeleteDomain(ctx, "acme"); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("deleting a non-empty domain: %v", err)
 	}
-	got, next, err := db.ListRepositories(ctx, RepositoryFilter{Domain: "acme"}, Page{Limit: 2})
+	got, next, err := db.ListRepositories(ctx, domain.RepositoryFilter{Domain: "acme"}, domain.Page{Limit: 2})
 	if err != nil || len(got) != 2 || next == "" {
 		t.Fatalf("page 1: %v %q %v", got, next, err)
 	}
-	got, next, err = db.ListRepositories(ctx, RepositoryFilter{Domain: "acme"}, Page{Limit: 2, After: next})
+	got, next, err = db.ListRepositories(ctx, domain.RepositoryFilter{Domain: "acme"}, domain.Page{Limit: 2, After: next})
 	if err != nil || len(got) != 1 || got[0].Name != "repo-c" || next != "" {
 		t.Fatalf("page 2: %v %q %v", got, next, err)
 	}
@@ -79,7 +79,7 @@ func TestAssetsAndDedup(t *testing.T) {
 	ref := domain.PackageRef{Format: domain.FormatGeneric, Namespace: "ns", Name: "p"}
 	a := asset("a.bin", "hello")
 	for _, repo := range []string{"one", "two"} {
-		if _, err := db.AddAsset(ctx, AddAssetInput{Domain: "acme", Repository: repo, Ref: ref, Version: "1", Asset: a}); err != nil {
+		if _, err := db.AddAsset(ctx, domain.AddAssetInput{Domain: "acme", Repository: repo, Ref: ref, Version: "1", Asset: a}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,16 +88,16 @@ func TestAssetsAndDedup(t *testing.T) {
 		t.Fatalf("assetSizeBytes %d, want 5 (one blob counted once)", d.AssetSizeBytes)
 	}
 	// Same name, same bytes: idempotent; different bytes: conflict.
-	if _, err := db.AddAsset(ctx, AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: "1", Asset: a}); err != nil {
+	if _, err := db.AddAsset(ctx, domain.AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: "1", Asset: a}); err != nil {
 		t.Fatalf("identical re-upload: %v", err)
 	}
 	b := asset("a.bin", "different!")
-	if _, err := db.AddAsset(ctx, AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: "1", Asset: b}); !errors.Is(err, domain.ErrConflict) {
+	if _, err := db.AddAsset(ctx, domain.AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: "1", Asset: b}); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("different bytes: %v", err)
 	}
 	// A new asset on a Published version is refused.
 	c := asset("c.bin", "xyz")
-	if _, err := db.AddAsset(ctx, AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: "1", Asset: c}); !errors.Is(err, domain.ErrConflict) {
+	if _, err := db.AddAsset(ctx, domain.AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: "1", Asset: c}); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("asset added to a published version: %v", err)
 	}
 }
@@ -109,11 +109,11 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 	db.CreateRepository(ctx, "acme", "one", "", "1", nil)
 	ref := domain.PackageRef{Format: domain.FormatGeneric, Namespace: "ns", Name: "p"}
 	for _, v := range []string{"1", "2"} {
-		if _, err := db.AddAsset(ctx, AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: v, Asset: asset("x", v)}); err != nil {
+		if _, err := db.AddAsset(ctx, domain.AddAssetInput{Domain: "acme", Repository: "one", Ref: ref, Version: v, Asset: asset("x", v)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	in := BatchInput{Domain: "acme", Repository: "one", Ref: ref, Versions: []string{"1", "2"}, Revisions: map[string]string{"2": "WRONG"}}
+	in := domain.BatchInput{Domain: "acme", Repository: "one", Ref: ref, Versions: []string{"1", "2"}, Revisions: map[string]string{"2": "WRONG"}}
 	res, err := db.UpdateStatus(ctx, in, domain.StatusArchived)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 	if res, _ := db.DisposeVersions(ctx, in); len(res.OK) != 2 {
 		t.Fatalf("dispose: %+v", res)
 	}
-	if as, _, _, _ := db.ListAssets(ctx, "acme", "one", ref, "1", Page{}); len(as) != 0 {
+	if as, _, _, _ := db.ListAssets(ctx, "acme", "one", ref, "1", domain.Page{}); len(as) != 0 {
 		t.Fatalf("disposed version keeps assets: %v", as)
 	}
 	if res, _ := db.UpdateStatus(ctx, in, domain.StatusPublished); res.Failed["1"].Code != domain.CodeNotAllowed {
@@ -149,8 +149,8 @@ func TestCopyIsMetadataOnly(t *testing.T) {
 	db.CreateRepository(ctx, "acme", "src", "", "1", nil)
 	db.CreateRepository(ctx, "acme", "dst", "", "1", nil)
 	ref := domain.PackageRef{Format: domain.FormatGeneric, Namespace: "ns", Name: "p"}
-	db.AddAsset(ctx, AddAssetInput{Domain: "acme", Repository: "src", Ref: ref, Version: "1", Asset: asset("x", "abc")})
-	in := CopyInput{Domain: "acme", Source: "src", Dest: "dst", Ref: ref, Versions: []string{"1", "7"}}
+	db.AddAsset(ctx, domain.AddAssetInput{Domain: "acme", Repository: "src", Ref: ref, Version: "1", Asset: asset("x", "abc")})
+	in := domain.CopyInput{Domain: "acme", Source: "src", Dest: "dst", Ref: ref, Versions: []string{"1", "7"}}
 	res, err := db.CopyVersions(ctx, in)
 	if err != nil || len(res.OK) != 1 || res.Failed["7"].Code != domain.CodeNotFound {
 		t.Fatalf("copy: %+v %v", res, err)
@@ -158,7 +158,7 @@ func TestCopyIsMetadataOnly(t *testing.T) {
 	if res, _ := db.CopyVersions(ctx, in); res.Failed["1"].Code != domain.CodeAlreadyExists {
 		t.Fatalf("second copy: %+v", res)
 	}
-	as, _, _, _ := db.ListAssets(ctx, "acme", "dst", ref, "1", Page{})
+	as, _, _, _ := db.ListAssets(ctx, "acme", "dst", ref, "1", domain.Page{})
 	blobs, _ := db.Blobs(ctx)
 	if len(as) != 1 || len(blobs) != 1 {
 		t.Fatalf("copied assets %v, blobs %v", as, blobs)

@@ -166,14 +166,8 @@ func (d *DB) DeleteRepository(ctx context.Context, dom, name string) (domain.Rep
 	return out, err
 }
 
-// RepositoryFilter narrows ListRepositories.
-type RepositoryFilter struct {
-	Domain string // "" lists every domain
-	Prefix string
-}
-
 // ListRepositories lists repositories ordered by domain and name.
-func (d *DB) ListRepositories(ctx context.Context, f RepositoryFilter, p Page) ([]domain.Repository, string, error) {
+func (d *DB) ListRepositories(ctx context.Context, f domain.RepositoryFilter, p domain.Page) ([]domain.Repository, string, error) {
 	after, err := untoken(p.After)
 	if err != nil {
 		return nil, "", err
@@ -185,7 +179,7 @@ func (d *DB) ListRepositories(ctx context.Context, f RepositoryFilter, p Page) (
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT r.id, d.name || '/' || r.name FROM repositories r JOIN domains d ON d.id = r.domain_id
 		WHERE (? = '' OR d.name = ?) AND instr(r.name, ?) = 1 AND d.name || '/' || r.name > ?
-		ORDER BY d.name || '/' || r.name LIMIT ?`, f.Domain, f.Domain, f.Prefix, after, p.limit()+1)
+		ORDER BY d.name || '/' || r.name LIMIT ?`, f.Domain, f.Domain, f.Prefix, after, p.Size()+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list repositories: %w", err)
 	}
@@ -202,8 +196,8 @@ func (d *DB) ListRepositories(ctx context.Context, f RepositoryFilter, p Page) (
 	}
 	rows.Close()
 	next := ""
-	if len(ids) > p.limit() {
-		ids, keys = ids[:p.limit()], keys[:p.limit()]
+	if len(ids) > p.Size() {
+		ids, keys = ids[:p.Size()], keys[:p.Size()]
 		next = token(keys[len(keys)-1])
 	}
 	out := make([]domain.Repository, 0, len(ids))

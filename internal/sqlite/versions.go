@@ -8,24 +8,12 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 )
 
-// AddAssetInput is one asset to attach to a package version. The asset's
-// blob must already be committed to the blob store.
-type AddAssetInput struct {
-	Domain, Repository string
-	Ref                domain.PackageRef
-	Version            string
-	Asset              domain.Asset
-	// Unfinished keeps (or creates) the version in status Unfinished;
-	// otherwise the version ends up Published.
-	Unfinished bool
-}
-
 // AddAsset attaches an asset to a version, creating the package (origin
 // controls publish=ALLOW, upstream=BLOCK) and the version as needed, in one
 // transaction. The same asset name with identical bytes is idempotent; with
 // different bytes it is ErrConflict, as is adding an asset to a version that
 // is no longer Unfinished.
-func (d *DB) AddAsset(ctx context.Context, in AddAssetInput) (domain.PackageVersion, error) {
+func (d *DB) AddAsset(ctx context.Context, in domain.AddAssetInput) (domain.PackageVersion, error) {
 	var out domain.PackageVersion
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		rid, err := repoID(ctx, tx, in.Domain, in.Repository)
@@ -91,6 +79,9 @@ func (d *DB) AddAsset(ctx context.Context, in AddAssetInput) (domain.PackageVers
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assets(version_id, name, sha256, created_at) VALUES (?, ?, ?, ?)`, vid, in.Asset.Name, in.Asset.Hashes.SHA256, t); err != nil {
 			return fmt.Errorf("sqlite: add asset: %w", err)
 		}
+		if err := bumpPackage(ctx, tx, pid); err != nil {
+			return err
+		}
 		_, out, err = scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.id = ?`, vid), in.Ref)
 		return err
 	})
@@ -113,6 +104,13 @@ func ensurePackage(ctx context.Context, tx *sql.Tx, rid int64, ref domain.Packag
 		return 0, fmt.Errorf("sqlite: create package: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+// bumpPackage advances a package's revision; every transaction that
+// changes a package, its versions or its tags calls it.
+func bumpPackage(ctx context.Context, tx *sql.Tx, pid int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE packages SET revision = revision + 1 WHERE id = ?`, pid)
+	return err
 }
 
 func insertBlob(ctx context.Context, tx *sql.Tx, a domain.Asset) error {
