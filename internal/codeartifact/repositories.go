@@ -3,6 +3,7 @@ package codeartifact
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -254,7 +255,7 @@ func (a *API) policyShape(arn string, p domain.Policy) map[string]any {
 }
 
 func validatePolicy(doc string) error {
-	if len(doc) > domain.MaxPolicyLength {
+	if utf8.RuneCountInString(doc) > domain.MaxPolicyLength {
 		return domain.Invalid("policyDocument must be at most %d characters", domain.MaxPolicyLength)
 	}
 	_, err := policy.Parse(doc, policy.Resource)

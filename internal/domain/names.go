@@ -9,10 +9,11 @@ import (
 var (
 	domainNameRE     = regexp.MustCompile(`^[a-z][a-z0-9\-]{0,48}[a-z0-9]$`)
 	repositoryNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$`)
-	packagePartRE    = regexp.MustCompile(`^[^#/\s]+$`)
+	packagePartRE    = regexp.MustCompile(`^[^#/[:space:]]+$`)
 	assetNameRE      = regexp.MustCompile(`^\P{C}+$`)
 	externalConnRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-:]{1,99}$`)
-	revisionRE       = regexp.MustCompile(`^\S+$`)
+	revisionRE       = regexp.MustCompile(`^[^[:space:]]+$`)
+	descriptionRE    = regexp.MustCompile(`^\P{C}*$`)
 )
 
 // ValidateDomainName checks a domain name (2-50 chars, lowercase, digits, '-').
@@ -43,7 +44,7 @@ func validatePart(field, s string, optional bool) error {
 	if s == "" && optional {
 		return nil
 	}
-	if utf8.RuneCountInString(s) > 255 || !packagePartRE.MatchString(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 255 || !packagePartRE.MatchString(s) {
 		return Invalid("%s %q must be 1-255 characters without '#', '/' or whitespace", field, s)
 	}
 	return nil
@@ -72,7 +73,7 @@ func ValidateVersion(v string) error { return validatePart("version", v, false) 
 
 // ValidateAssetName checks an asset name (1-255 printable characters).
 func ValidateAssetName(s string) error {
-	if utf8.RuneCountInString(s) > 255 || !assetNameRE.MatchString(s) || s == "." || s == ".." {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 255 || !assetNameRE.MatchString(s) || s == "." || s == ".." {
 		return Invalid("asset name %q must be 1-255 printable characters", s)
 	}
 	return nil
@@ -80,7 +81,7 @@ func ValidateAssetName(s string) error {
 
 // ValidateRevision checks a version revision.
 func ValidateRevision(s string) error {
-	if len(s) > 50 || !revisionRE.MatchString(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 50 || !revisionRE.MatchString(s) {
 		return Invalid("revision %q is not valid", s)
 	}
 	return nil
@@ -98,8 +99,8 @@ func ValidateFormat(f Format) error {
 
 // ValidateDescription checks a repository description (at most 1000 chars).
 func ValidateDescription(s string) error {
-	if utf8.RuneCountInString(s) > 1000 {
-		return Invalid("description must be at most 1000 characters")
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 1000 || !descriptionRE.MatchString(s) {
+		return Invalid("description must be at most 1000 printable characters")
 	}
 	return nil
 }

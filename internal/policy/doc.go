@@ -32,8 +32,8 @@
 //     A resource-policy statement without Resource or NotResource applies
 //     to the resource the policy is attached to, whatever the request says.
 //   - Principal: "*" matches everyone, anonymous callers included; an
-//     account id or "arn:aws:iam::<account>:root" matches every principal
-//     of that account; any other ARN matches that principal exactly.
+//     ARN other than an account's root ARN matches that principal
+//     exactly; an account matches as "Account principals" below says.
 //   - Condition: operator -> key -> values. Keys are ANDed, and so are
 //     operators; the values of one key are ORed. Condition keys are
 //     case-insensitive, values compare as each operator says. Supported:
@@ -45,4 +45,25 @@
 // policy variables ("${aws:username}") in 2012-10-17 documents, principal
 // types other than AWS (Service, Federated, CanonicalUser) and the
 // numeric, date, IP address and binary condition operators.
+//
+// # Account principals
+//
+// A resource-policy statement whose Principal names an account ("<account>"
+// or "arn:aws:iam::<account>:root") trusts the account rather than its
+// users, as IAM does within one account:
+//
+//	Principal            Effect  the account's root  another principal of it
+//	-------------------  ------  ------------------  -----------------------
+//	the account          Allow   allowed             only if an identity
+//	                                                 policy allows too
+//	the account          Deny    denied              denied
+//	the principal's ARN  any     -                   as the Effect says
+//	"*" or {"AWS":"*"}   any     as the Effect says  as the Effect says
+//
+// So an Allow naming the account delegates to the account's identity
+// policies: Evaluate finds it not applicable to the account's other
+// principals, and it grants them nothing an identity policy does not. A
+// Deny naming the account denies all its principals. In NotPrincipal an
+// account excludes all its principals. Anonymous callers belong to no
+// account.
 package policy

@@ -83,10 +83,12 @@ type Condition struct {
 // Request is what a caller asks to do, as policies see it.
 type Request struct {
 	// Principal is the caller's ARN, e.g. arn:aws:iam::123456789012:user/alice
-	// or arn:aws:iam::123456789012:root; "" for an anonymous caller.
+	// or arn:aws:iam::123456789012:root (the account's root principal);
+	// "" or "*" for an anonymous caller.
 	Principal string
 	// Account is the caller's account id; when empty it is taken from
-	// Principal.
+	// Principal. It is ignored for an anonymous caller, who belongs to no
+	// account.
 	Account  string
 	Action   string // e.g. "codeartifact:ReadFromRepository"
 	Resource string // the ARN acted on

@@ -6,6 +6,7 @@ const (
 	acct    = "123456789012"
 	alice   = "arn:aws:iam::123456789012:user/alice"
 	bob     = "arn:aws:iam::123456789012:user/bob"
+	root    = "arn:aws:iam::123456789012:root"
 	outside = "arn:aws:iam::210987654321:user/mallory"
 	domArn  = "arn:aws:codeartifact:us-east-1:123456789012:domain/acme"
 	repoArn = "arn:aws:codeartifact:us-east-1:123456789012:repository/acme/npm-store"
@@ -63,8 +64,36 @@ func TestEvaluate(t *testing.T) {
 			Request{Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Allow},
 		{"user principal, other user", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"*"}}`,
 			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
-		{"account principal, user of the account", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+		{"account principal allow, user of the account: delegated", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
+		{"account principal allow, root of the account", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: root, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Allow},
+		{"root principal allow, user of the account: delegated", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*"}}`,
+			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
+		{"root principal allow, root", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*"}}`,
+			Request{Principal: root, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Allow},
+		{"account principal deny, user of the account", Resource, `{"Statement":{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Deny},
+		{"root principal deny, user of the account", Resource, `{"Statement":{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*"}}`,
+			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Deny},
+		{"account principal deny, root", Resource, `{"Statement":{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: root, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Deny},
+		{"account principal deny, user of another account", Resource, `{"Statement":{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: outside, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
+		{"account principal deny, anonymous", Resource, `{"Statement":{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: "*", Account: acct, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
+		{"account and user principals, allow", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":["123456789012","arn:aws:iam::123456789012:user/bob"]},"Action":"*"}}`,
 			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Allow},
+		{"account principal deny beats user principal allow", Resource, `{"Statement":[
+			{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/bob"},"Action":"*"},
+			{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"codeartifact:ReadFromRepository"}]}`,
+			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Deny},
+		{"NotPrincipal account excludes its users", Resource, `{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: bob, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
+		{"NotPrincipal account, user of another account", Resource, `{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: outside, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Deny},
+		{"NotPrincipal account, anonymous", Resource, `{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"Action":"*"}}`,
+			Request{Principal: "*", Account: acct, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, Deny},
 		{"root principal, user of another account", Resource, `{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"*"}}`,
 			Request{Principal: outside, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, NotApplicable},
 		{"NotPrincipal deny", Resource, `{"Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"codeartifact:PublishPackageVersion"}}`,
@@ -126,6 +155,68 @@ func TestAuthorize(t *testing.T) {
 		{"anonymous, public repository", nil, []*Document{repoPublic}, read(""), true},
 		{"anonymous, public repository, publish", nil, []*Document{repoPublic}, publish(""), false},
 		{"nil documents skipped", []*Document{nil}, []*Document{nil, repoPublic}, read(""), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Authorize(tc.identity, tc.resource, tc.req); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAuthorizeAccountPrincipal covers IAM's same-account rule: a
+// resource policy allowing the account delegates to the account's identity
+// policies, while one naming the user, or "*", allows by itself, and one
+// denying the account denies all its principals.
+func TestAuthorizeAccountPrincipal(t *testing.T) {
+	resource := func(effect, principal string) *Document {
+		return mustParse(t, Resource, `{"Statement":{"Effect":"`+effect+`","Principal":`+principal+`,"Action":"codeartifact:ReadFromRepository"}}`)
+	}
+	var (
+		identityAllow = mustParse(t, Identity, `{"Statement":{"Effect":"Allow","Action":"codeartifact:ReadFromRepository","Resource":"*"}}`)
+		identityOther = mustParse(t, Identity, `{"Statement":{"Effect":"Allow","Action":"codeartifact:PublishPackageVersion","Resource":"*"}}`)
+		allowAccount  = resource("Allow", `{"AWS":"`+acct+`"}`)
+		allowRoot     = resource("Allow", `{"AWS":"`+root+`"}`)
+		allowAlice    = resource("Allow", `{"AWS":"`+alice+`"}`)
+		allowStar     = resource("Allow", `"*"`)
+		allowAWSStar  = resource("Allow", `{"AWS":"*"}`)
+		denyAccount   = resource("Deny", `{"AWS":"`+acct+`"}`)
+		denyRoot      = resource("Deny", `{"AWS":"`+root+`"}`)
+		denyOther     = resource("Deny", `{"AWS":"210987654321"}`)
+	)
+	read := func(who string) Request {
+		return Request{Principal: who, Account: acct, Action: "codeartifact:ReadFromRepository", Resource: repoArn}
+	}
+	cases := []struct {
+		name     string
+		identity []*Document
+		resource []*Document
+		req      Request
+		want     bool
+	}{
+		{"account allow, no identity policy, user", nil, []*Document{allowAccount}, read(alice), false},
+		{"account allow, no identity policy, root", nil, []*Document{allowAccount}, read(root), true},
+		{"account allow, identity allows other action, user", []*Document{identityOther}, []*Document{allowAccount}, read(alice), false},
+		{"account allow, identity allow, user", []*Document{identityAllow}, []*Document{allowAccount}, read(alice), true},
+		{"root arn allow, no identity policy, user", nil, []*Document{allowRoot}, read(alice), false},
+		{"root arn allow, no identity policy, root", nil, []*Document{allowRoot}, read(root), true},
+		{"root arn allow, identity allow, user", []*Document{identityAllow}, []*Document{allowRoot}, read(alice), true},
+		{"user arn allow alone", nil, []*Document{allowAlice}, read(alice), true},
+		{"user arn allow, other user", nil, []*Document{allowAlice}, read(bob), false},
+		{"star allow alone, user", nil, []*Document{allowStar}, read(alice), true},
+		{"star allow alone, anonymous", nil, []*Document{allowStar}, read(""), true},
+		{"AWS star allow alone, user", nil, []*Document{allowAWSStar}, read(alice), true},
+		{"account allow, user of another account", nil, []*Document{allowAccount}, Request{Principal: outside, Action: "codeartifact:ReadFromRepository", Resource: repoArn}, false},
+		{"account allow, anonymous", nil, []*Document{allowAccount}, read("*"), false},
+		{"account deny, user", nil, []*Document{denyAccount}, read(alice), false},
+		{"account deny, identity allow, user", []*Document{identityAllow}, []*Document{denyAccount}, read(alice), false},
+		{"account deny, user arn allow, user", nil, []*Document{allowAlice, denyAccount}, read(alice), false},
+		{"account deny, star allow, user", nil, []*Document{allowStar, denyAccount}, read(alice), false},
+		{"account deny, account allow, root", nil, []*Document{allowAccount, denyAccount}, read(root), false},
+		{"root arn deny, identity allow, user", []*Document{identityAllow}, []*Document{denyRoot}, read(alice), false},
+		{"other account deny, identity allow, user", []*Document{identityAllow}, []*Document{denyOther}, read(alice), true},
+		{"account deny, star allow, anonymous", nil, []*Document{allowStar, denyAccount}, read("*"), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

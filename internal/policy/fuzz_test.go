@@ -8,8 +8,9 @@ import (
 )
 
 // FuzzParse checks that Parse never panics, that its errors are kinded,
-// and that whatever it accepts Evaluate and Authorize handle on any
-// request without panicking.
+// that whatever it accepts Evaluate and Authorize handle on any request
+// without panicking, and that a resource policy naming the caller's
+// account delegates an Allow (to root alone) and applies a Deny to all.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"codeartifact:*","Resource":"*"}}`,
@@ -20,8 +21,9 @@ func FuzzParse(f *testing.F) {
 		`{"Statement":{"Effect":"Allow","Effect":"Deny"}}`,
 		`[1,2,3]`,
 	}
+	callers := []string{alice, root, outside, "", "*", acct}
 	for i, s := range seeds {
-		f.Add(s, i%2 == 0, alice, "codeartifact:ReadFromRepository", repoArn, "k:v", "a")
+		f.Add(s, i%2 == 0, callers[i%len(callers)], "codeartifact:ReadFromRepository", repoArn, "k:v", "a")
 	}
 	f.Fuzz(func(t *testing.T, doc string, identity bool, principal, action, resource, key, value string) {
 		kind := Resource
@@ -48,6 +50,24 @@ func FuzzParse(f *testing.F) {
 		}
 		if got == Allow && Authorize([]*Document{d}, []*Document{{Statements: []Statement{{Effect: EffectDeny, Actions: []string{"*"}}}}}, req) {
 			t.Fatal("an explicit deny did not win")
+		}
+		account := accountOf(principal)
+		if anonymous(principal) || !isAccountID(account) {
+			return
+		}
+		naming := func(effect Effect) *Document {
+			return &Document{Statements: []Statement{{Effect: effect, Principals: []string{account}, Actions: []string{"*"}}}}
+		}
+		delegated := Authorize([]*Document{d}, []*Document{naming(EffectAllow)}, req)
+		if rootAccount(principal) == account {
+			if delegated != (got != Deny) {
+				t.Fatalf("an Allow naming the account does not allow its root (%v): %v", got, delegated)
+			}
+		} else if delegated != (got == Allow) {
+			t.Fatalf("an Allow naming the account is not a delegation (%v): %v", got, delegated)
+		}
+		if Authorize([]*Document{d}, []*Document{d, naming(EffectDeny)}, req) {
+			t.Fatal("a Deny naming the account did not deny a principal of it")
 		}
 	})
 }

@@ -81,21 +81,22 @@ func resourceMatches(patterns []string, resource string) bool {
 	return false
 }
 
-// principalMatches reports whether the caller is one of the principals:
-// "*" is everyone; an account id or an account's root ARN is every
-// principal of that account; any other ARN is that principal only.
-func principalMatches(principals []string, req Request) bool {
-	account := req.Account
-	if account == "" {
-		account = accountOf(req.Principal)
-	}
+// principalMatches reports whether the caller is one of the principals.
+// "*" is everyone, anonymous callers included. An ARN other than an
+// account's root ARN is that principal only. An account, named by its id
+// or its root ARN, is the account's root principal; with members set it
+// is also every other principal of the account. An anonymous caller
+// belongs to no account.
+func principalMatches(principals []string, req Request, members bool) bool {
+	account := callerAccount(req)
+	root := account != "" && rootAccount(req.Principal) == account
 	for _, p := range principals {
 		switch {
 		case p == "*":
 			return true
 		case p == "":
-		case isAccountID(p), isAccountID(rootAccount(p)):
-			if account != "" && (account == p || account == rootAccount(p)) {
+		case namedAccount(p) != "":
+			if account == namedAccount(p) && (root || members) {
 				return true
 			}
 		case p == req.Principal:
@@ -103,6 +104,33 @@ func principalMatches(principals []string, req Request) bool {
 		}
 	}
 	return false
+}
+
+// callerAccount returns the account the caller belongs to: Request.Account,
+// else the account field of Request.Principal; "" for an anonymous caller.
+func callerAccount(req Request) string {
+	if anonymous(req.Principal) {
+		return ""
+	}
+	if req.Account != "" {
+		return req.Account
+	}
+	return accountOf(req.Principal)
+}
+
+// anonymous reports whether a request principal names no one.
+func anonymous(principal string) bool { return principal == "" || principal == "*" }
+
+// namedAccount returns the account a policy principal names, as a 12-digit
+// id or as its root ARN, or "" when it names no account.
+func namedAccount(p string) string {
+	if isAccountID(p) {
+		return p
+	}
+	if a := rootAccount(p); isAccountID(a) {
+		return a
+	}
+	return ""
 }
 
 // accountOf returns the account field of an ARN, or "".

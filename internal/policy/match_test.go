@@ -99,35 +99,50 @@ func TestPrincipalMatches(t *testing.T) {
 		root  = "arn:aws:iam::123456789012:root"
 		other = "arn:aws:iam::210987654321:user/alice"
 	)
+	// want is the result for an allowing statement (members false), and
+	// wantMembers for a denying one or NotPrincipal (members true).
 	cases := []struct {
-		name       string
-		principals []string
-		req        Request
-		want       bool
+		name              string
+		principals        []string
+		req               Request
+		want, wantMembers bool
 	}{
-		{"star, user", []string{"*"}, Request{Principal: alice}, true},
-		{"star, anonymous", []string{"*"}, Request{}, true},
-		{"account id, user", []string{"123456789012"}, Request{Principal: alice}, true},
-		{"account id, root", []string{"123456789012"}, Request{Principal: root}, true},
-		{"account id, other account", []string{"123456789012"}, Request{Principal: other}, false},
-		{"account id, anonymous", []string{"123456789012"}, Request{}, false},
-		{"account id, explicit Account", []string{"123456789012"}, Request{Principal: "x", Account: "123456789012"}, true},
-		{"root arn, user", []string{root}, Request{Principal: alice}, true},
-		{"root arn, other account", []string{root}, Request{Principal: other}, false},
-		{"root arn in another partition", []string{"arn:aws-cn:iam::123456789012:root"}, Request{Principal: alice}, true},
-		{"user arn, same user", []string{alice}, Request{Principal: alice}, true},
-		{"user arn, other user", []string{alice}, Request{Principal: "arn:aws:iam::123456789012:user/bob"}, false},
-		{"user arn, same name in another account", []string{alice}, Request{Principal: other}, false},
-		{"user arn, root of its account", []string{alice}, Request{Principal: root}, false},
-		{"user arn case", []string{alice}, Request{Principal: "arn:aws:iam::123456789012:user/Alice"}, false},
-		{"user arn, anonymous", []string{alice}, Request{}, false},
-		{"user named root", []string{"arn:aws:iam::123456789012:user/root"}, Request{Principal: alice}, false},
-		{"list", []string{other, "123456789012"}, Request{Principal: alice}, true},
+		{"star, user", []string{"*"}, Request{Principal: alice}, true, true},
+		{"star, anonymous", []string{"*"}, Request{}, true, true},
+		{"star, anonymous as *", []string{"*"}, Request{Principal: "*"}, true, true},
+		{"account id, user", []string{"123456789012"}, Request{Principal: alice}, false, true},
+		{"account id, root", []string{"123456789012"}, Request{Principal: root}, true, true},
+		{"account id, other account", []string{"123456789012"}, Request{Principal: other}, false, false},
+		{"account id, root of other account", []string{"123456789012"}, Request{Principal: "arn:aws:iam::210987654321:root"}, false, false},
+		{"account id, anonymous", []string{"123456789012"}, Request{}, false, false},
+		{"account id, anonymous with Account", []string{"123456789012"}, Request{Principal: "*", Account: "123456789012"}, false, false},
+		{"account id, explicit Account", []string{"123456789012"}, Request{Principal: "x", Account: "123456789012"}, false, true},
+		{"account id, explicit Account, root", []string{"123456789012"}, Request{Principal: root, Account: "123456789012"}, true, true},
+		{"account id, Account disagrees with root", []string{"123456789012"}, Request{Principal: root, Account: "210987654321"}, false, false},
+		{"root arn, user", []string{root}, Request{Principal: alice}, false, true},
+		{"root arn, root", []string{root}, Request{Principal: root}, true, true},
+		{"root arn, other account", []string{root}, Request{Principal: other}, false, false},
+		{"root arn in another partition", []string{"arn:aws-cn:iam::123456789012:root"}, Request{Principal: alice}, false, true},
+		{"root arn in another partition, root", []string{"arn:aws-cn:iam::123456789012:root"}, Request{Principal: root}, true, true},
+		{"user arn, same user", []string{alice}, Request{Principal: alice}, true, true},
+		{"user arn, other user", []string{alice}, Request{Principal: "arn:aws:iam::123456789012:user/bob"}, false, false},
+		{"user arn, same name in another account", []string{alice}, Request{Principal: other}, false, false},
+		{"user arn, root of its account", []string{alice}, Request{Principal: root}, false, false},
+		{"user arn case", []string{alice}, Request{Principal: "arn:aws:iam::123456789012:user/Alice"}, false, false},
+		{"user arn, anonymous", []string{alice}, Request{}, false, false},
+		{"user named root", []string{"arn:aws:iam::123456789012:user/root"}, Request{Principal: alice}, false, false},
+		{"user named root, root", []string{"arn:aws:iam::123456789012:user/root"}, Request{Principal: root}, false, false},
+		{"caller is a user named root", []string{"123456789012"}, Request{Principal: "arn:aws:iam::123456789012:user/root"}, false, true},
+		{"list with account", []string{other, "123456789012"}, Request{Principal: alice}, false, true},
+		{"list with user", []string{"123456789012", alice}, Request{Principal: alice}, true, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := principalMatches(tc.principals, tc.req); got != tc.want {
-				t.Fatalf("got %v, want %v", got, tc.want)
+			if got := principalMatches(tc.principals, tc.req, false); got != tc.want {
+				t.Errorf("members=false: got %v, want %v", got, tc.want)
+			}
+			if got := principalMatches(tc.principals, tc.req, true); got != tc.wantMembers {
+				t.Errorf("members=true: got %v, want %v", got, tc.wantMembers)
 			}
 		})
 	}
