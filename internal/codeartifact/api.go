@@ -49,6 +49,7 @@ package codeartifact
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -131,12 +132,27 @@ func (a *API) Register(g *echo.Group) {
 		g.Add(r.method, r.path, func(c echo.Context) error {
 			server.SetOperation(c, r.op)
 			c.Set(opKey, r.op)
-			return r.h(a, c)
+			return wireError(r.h(a, c))
 		})
 	}
 }
 
 const opKey = "codeartifact.op"
+
+// resourceTypes is botocore's ResourceType enum, the only values the
+// resourceType of an error may take on the wire.
+var resourceTypes = map[string]bool{"domain": true, "repository": true, "package": true, "package-version": true, "asset": true}
+
+// wireError drops the resource named by an error when the model cannot
+// express its type (a policy, an external connection, a foreign ARN); the
+// message still says what was wrong.
+func wireError(err error) error {
+	var e *domain.Error
+	if errors.As(err, &e) && e.ResourceType != "" && !resourceTypes[e.ResourceType] {
+		return &domain.Error{Kind: e.Kind, Msg: err.Error()}
+	}
+	return err
+}
 
 func (a *API) now() time.Time {
 	if a.Now != nil {
@@ -198,11 +214,20 @@ func (a *API) repoParams(c echo.Context, name string) (string, string, error) {
 	return d, r, domain.ValidateRepositoryName(r)
 }
 
-// body decodes an optional JSON request body into v.
+// maxBody bounds the JSON request bodies of the control plane.
+const maxBody = 1 << 20
+
+// body decodes an optional JSON request body into v. The body is read to
+// its end (one byte past maxBody at most): only at EOF does the SigV4
+// layer check it against its signed x-amz-content-sha256, so a truncated
+// read would let a tampered body through.
 func body(c echo.Context, v any) error {
-	b, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
 	if err != nil {
 		return domain.Invalid("reading request body: %v", err)
+	}
+	if len(b) > maxBody {
+		return domain.Errorf(domain.ErrTooLarge, "request body exceeds %d bytes", maxBody)
 	}
 	if len(b) == 0 {
 		return nil

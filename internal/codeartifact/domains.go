@@ -114,19 +114,22 @@ func (a *API) deleteDomain(c echo.Context) error {
 
 func (a *API) listDomains(c echo.Context) error {
 	var in struct {
-		MaxResults int    `json:"maxResults"`
+		MaxResults *int   `json:"maxResults"`
 		NextToken  string `json:"nextToken"`
 	}
 	if err := body(c, &in); err != nil {
 		return err
 	}
-	if in.MaxResults < 0 || in.MaxResults > 1000 {
-		return domain.Invalid("maxResults must be between 1 and 1000")
+	limit := 0
+	if in.MaxResults != nil {
+		if limit = *in.MaxResults; limit < 1 || limit > 1000 {
+			return domain.Invalid("maxResults must be between 1 and 1000")
+		}
 	}
 	if err := a.authorize(c, "", "*", access.Scope{}); err != nil {
 		return err
 	}
-	ds, next, err := a.DB.ListDomains(ctx(c), domain.Page{After: in.NextToken, Limit: in.MaxResults})
+	ds, next, err := a.DB.ListDomains(ctx(c), domain.Page{After: in.NextToken, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -153,7 +156,9 @@ func (a *API) getAuthorizationToken(c echo.Context) error {
 	dur := defaultTokenDuration
 	if s := c.QueryParam("duration"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || (n != 0 && (time.Duration(n)*time.Second < minTokenDuration || time.Duration(n)*time.Second > maxTokenDuration)) {
+		// Compared in seconds: time.Duration(n)*time.Second overflows
+		// (2^55+3600 would become one hour).
+		if err != nil || (n != 0 && (n < int64(minTokenDuration/time.Second) || n > int64(maxTokenDuration/time.Second))) {
 			return domain.Invalid("durationSeconds must be 0 or between 900 and 43200")
 		}
 		if n > 0 {

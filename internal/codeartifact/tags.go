@@ -10,8 +10,9 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 )
 
-// tagTarget parses ?resourceArn=, checks the resource exists and
-// authorizes the operation on it.
+// tagTarget parses ?resourceArn=, authorizes the operation on it and
+// checks the resource exists, in that order, so that a caller without
+// access cannot probe which domains and repositories exist.
 func (a *API) tagTarget(c echo.Context) (string, error) {
 	arn, err := query(c, "resourceArn")
 	if err != nil {
@@ -27,19 +28,21 @@ func (a *API) tagTarget(c echo.Context) (string, error) {
 	var s access.Scope
 	switch {
 	case kind == "domain" && len(parts) == 1:
-		if _, err := a.DB.GetDomain(ctx(c), parts[0]); err != nil {
-			return "", err
-		}
 		s = access.Scope{Domain: parts[0]}
 	case kind == "repository" && len(parts) == 2:
-		if _, err := a.DB.GetRepository(ctx(c), parts[0], parts[1]); err != nil {
-			return "", err
-		}
 		s = access.Scope{Domain: parts[0], Repository: parts[1]}
 	default:
 		return "", domain.Invalid("resourceArn %s does not name a taggable domain or repository", arn)
 	}
-	return arn, a.authorize(c, "", arn, s)
+	if err := a.authorize(c, "", arn, s); err != nil {
+		return "", err
+	}
+	if s.Repository == "" {
+		_, err = a.DB.GetDomain(ctx(c), s.Domain)
+	} else {
+		_, err = a.DB.GetRepository(ctx(c), s.Domain, s.Repository)
+	}
+	return arn, err
 }
 
 func (a *API) tagResource(c echo.Context) error {

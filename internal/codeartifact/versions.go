@@ -135,6 +135,11 @@ func (a *API) copyPackageVersions(c echo.Context) error {
 			return err
 		}
 	}
+	if src == dst {
+		// With allowOverwrite the store would delete each version to
+		// replace it with itself.
+		return domain.Invalid("sourceRepository and destinationRepository must differ")
+	}
 	ref, err := pkgRef(c)
 	if err != nil {
 		return err
