@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,14 +31,18 @@ type tagList []struct {
 	Value string `json:"value"`
 }
 
+// printableRE is the model's \P{C}* (TagKey, TagValue).
+var printableRE = regexp.MustCompile(`^\P{C}*$`)
+
 func (t tagList) validate() (map[string]string, error) {
 	if len(t) > 200 {
 		return nil, domain.Invalid("at most 200 tags are allowed")
 	}
 	m := map[string]string{}
 	for _, kv := range t {
-		if kv.Key == "" || len(kv.Key) > 128 || len(kv.Value) > 256 {
-			return nil, domain.Invalid("tag keys must be 1-128 characters and values at most 256")
+		if kv.Key == "" || utf8.RuneCountInString(kv.Key) > 128 || utf8.RuneCountInString(kv.Value) > 256 ||
+			!printableRE.MatchString(kv.Key) || !printableRE.MatchString(kv.Value) || !utf8.ValidString(kv.Key+kv.Value) {
+			return nil, domain.Invalid("tag keys must be 1-128 printable characters and values at most 256")
 		}
 		m[kv.Key] = kv.Value
 	}
