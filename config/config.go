@@ -44,6 +44,9 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// MaxAssetBytes bounds a single uploaded asset.
 	MaxAssetBytes int64 `yaml:"max_asset_bytes"`
+	// NPMMaxPublishBytes bounds the body of an npm publish (the tarball
+	// travels base64-encoded inside it, a third larger than the file).
+	NPMMaxPublishBytes int64 `yaml:"npm_max_publish_bytes"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -75,13 +78,14 @@ type Log struct {
 // Default returns the zero-configuration defaults.
 func Default() Config {
 	return Config{
-		Listen:          "127.0.0.1:7373",
-		DataDir:         "./data",
-		Region:          "us-east-1",
-		Blob:            Blob{Backend: "fs"},
-		Log:             Log{Level: "info", Format: "text"},
-		MaxAssetBytes:   5 << 30,
-		ShutdownTimeout: 30 * time.Second,
+		Listen:             "127.0.0.1:7373",
+		DataDir:            "./data",
+		Region:             "us-east-1",
+		Blob:               Blob{Backend: "fs"},
+		Log:                Log{Level: "info", Format: "text"},
+		MaxAssetBytes:      5 << 30,
+		NPMMaxPublishBytes: 256 << 20,
+		ShutdownTimeout:    30 * time.Second,
 	}
 }
 
@@ -187,6 +191,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAssetBytes <= 0 {
 		bad("max_asset_bytes must be positive")
+	}
+	if c.NPMMaxPublishBytes <= 0 {
+		bad("npm_max_publish_bytes must be positive")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout must be positive")

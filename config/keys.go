@@ -40,6 +40,11 @@ var keys = map[string]key{
 		c.MaxAssetBytes = n
 		return err
 	}},
+	"npm-max-publish-bytes": {"largest accepted npm publish request body in bytes", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.NPMMaxPublishBytes = n
+		return err
+	}},
 	"shutdown-timeout": {"graceful shutdown bound", func(c *Config, v string) error { d, err := time.ParseDuration(v); c.ShutdownTimeout = d; return err }},
 }
 

@@ -180,20 +180,29 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 		BaseURL: base, MaxAssetBytes: a.cfg.MaxAssetBytes, Log: a.log}
 	ca.Register(srv.CodeArtifact())
 
-	canRead := func(c echo.Context) error {
+	// authorizeFormat is what the formats ask before acting: the
+	// repository must exist; reads are checked on the repository ARN,
+	// package actions on the package ARN; a denied anonymous caller is
+	// told to authenticate (401) rather than forbidden.
+	authorizeFormat := func(c echo.Context, action string, ref *domain.PackageRef) error {
+		ctx := c.Request().Context()
 		d, r := c.Param("domain"), c.Param("repo")
-		if _, err := a.db.GetRepository(c.Request().Context(), d, r); err != nil {
+		if _, err := a.db.GetRepository(ctx, d, r); err != nil {
 			return err
 		}
+		resource := ca.ARNs.Repository(d, r)
+		if ref != nil {
+			resource = ca.ARNs.Package(d, r, *ref)
+		}
 		p, ok := server.CallerOf(c)
-		err := authz.Check(c.Request().Context(), p, ok, "codeartifact:ReadFromRepository", ca.ARNs.Repository(d, r), access.Scope{Domain: d, Repository: r})
+		err := authz.Check(ctx, p, ok, action, resource, access.Scope{Domain: d, Repository: r})
 		if err != nil && !ok {
 			return domain.Errorf(domain.ErrUnauthenticated, "authentication required: send an authorization token from aws codeartifact get-authorization-token")
 		}
 		return err
 	}
 	for _, f := range []formats.Format{
-		&npm.Format{CanRead: canRead},
+		&npm.Format{Store: a.db, Blobs: a.blobs, BaseURL: base, MaxPublishBytes: a.cfg.NPMMaxPublishBytes, Authorize: authorizeFormat},
 	} {
 		f.Register(srv.Format(f.Name(), f.Flavour()))
 	}

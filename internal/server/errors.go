@@ -172,8 +172,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		body = []byte(msg + "\n")
 		h.Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
 	}
-	if status == http.StatusUnauthorized && f != NPM {
-		h.Set("WWW-Authenticate", `Basic realm="registry"`)
+	if status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
+		if f == NPM {
+			h.Set("WWW-Authenticate", `Bearer realm="registry"`)
+		} else {
+			h.Set("WWW-Authenticate", `Basic realm="registry"`)
+		}
 	}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(status)

@@ -72,8 +72,8 @@ func TestTokenMiddleware(t *testing.T) {
 					t.Fatalf("npm error body %q is not {\"error\"}", r.body)
 				}
 				msg = e["error"]
-				if a := r.header.Get("WWW-Authenticate"); a != "" {
-					t.Errorf("npm 401 with WWW-Authenticate %q", a)
+				if a := r.header.Get("WWW-Authenticate"); a != `Bearer realm="registry"` {
+					t.Errorf("npm 401 with WWW-Authenticate %q, want a Bearer challenge", a)
 				}
 			} else if a := r.header.Get("WWW-Authenticate"); a != `Basic realm="registry"` {
 				t.Errorf("WWW-Authenticate %q, want a Basic challenge", a)

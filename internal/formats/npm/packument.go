@@ -1,0 +1,355 @@
+package npm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// Packument rendering: pure functions from a domain.PackageView to the
+// bytes npm reads. The shapes are the npm registry's
+// (https://github.com/npm/registry/blob/main/docs/responses/package-metadata.md):
+// the full document (application/json) and the abbreviated one
+// (application/vnd.npm.install-v1+json) that installers ask for.
+
+// Content types of the two packument forms.
+const (
+	ctFull        = "application/json"
+	ctAbbreviated = "application/vnd.npm.install-v1+json"
+)
+
+// abbreviatedFields are the version fields of the abbreviated form.
+var abbreviatedFields = []string{"name", "version", "dependencies", "optionalDependencies", "devDependencies",
+	"peerDependencies", "peerDependenciesMeta", "bundleDependencies", "bin", "directories", "dist", "engines",
+	"os", "cpu", "_hasShrinkwrap", "deprecated", "hasInstallScript"}
+
+// visibleView is what clients may see of a package: Published versions
+// that have a tarball, tags pointing at them, and the latest version.
+type visibleView struct {
+	name     Name
+	versions []domain.VersionRecord // oldest first
+	tags     map[string]string
+	latest   string
+}
+
+// visible applies CodeArtifact's visibility rules to a package: only
+// Published versions are listed; tags naming other versions are dropped.
+// When "latest" is missing or hidden it falls back to the highest listed
+// release (or, failing that, the highest listed version) so installers
+// always find one. ok is false when nothing is visible.
+func visible(pv domain.PackageView) (v visibleView, ok bool) {
+	v.name = nameOf(pv.Package.PackageRef)
+	listed := map[string]bool{}
+	for _, r := range pv.Versions {
+		if r.Status.Listed() && tarballAsset(r.Assets) != nil {
+			v.versions = append(v.versions, r)
+			listed[r.Version] = true
+		}
+	}
+	if len(v.versions) == 0 {
+		return v, false
+	}
+	v.tags = make(map[string]string, len(pv.DistTags)+1)
+	for t, ver := range pv.DistTags {
+		if listed[ver] {
+			v.tags[t] = ver
+		}
+	}
+	if _, ok := v.tags["latest"]; !ok {
+		v.tags["latest"] = fallbackLatest(v.versions)
+	}
+	v.latest = v.tags["latest"]
+	return v, true
+}
+
+// fallbackLatest returns the highest release among versions, or the
+// highest version when all are prereleases.
+func fallbackLatest(versions []domain.VersionRecord) string {
+	var best, bestPre *semver.Version
+	var bestS, bestPreS string
+	for _, r := range versions {
+		sv, err := semver.StrictNewVersion(r.Version)
+		if err != nil {
+			continue
+		}
+		if sv.Prerelease() == "" && (best == nil || sv.GreaterThan(best)) {
+			best, bestS = sv, r.Version
+		}
+		if bestPre == nil || sv.GreaterThan(bestPre) {
+			bestPre, bestPreS = sv, r.Version
+		}
+	}
+	switch {
+	case best != nil:
+		return bestS
+	case bestPre != nil:
+		return bestPreS
+	}
+	return versions[len(versions)-1].Version
+}
+
+// tarballAsset returns a version's tarball: the asset named package.tgz,
+// else the only asset ending in .tgz.
+func tarballAsset(as []domain.Asset) *domain.Asset {
+	var tgz *domain.Asset
+	for i := range as {
+		if as[i].Name == assetName {
+			return &as[i]
+		}
+		if strings.HasSuffix(as[i].Name, ".tgz") {
+			tgz = &as[i]
+		}
+	}
+	return tgz
+}
+
+// renderFull renders the full packument. prefix is the repository
+// endpoint tarball URLs start with ("{base}/npm/{domain}/{repo}/"); rev is
+// the document revision npm sends back when it changes the package.
+func renderFull(v visibleView, readme, prefix, rev string) []byte {
+	var b bytes.Buffer
+	b.Grow(len(v.versions) * 1024)
+	latest := latestRecord(v)
+	b.WriteString(`{"_id":`)
+	writeString(&b, v.name.String())
+	b.WriteString(`,"_rev":`)
+	writeString(&b, rev)
+	b.WriteString(`,"name":`)
+	writeString(&b, v.name.String())
+	if latest != nil && latest.Summary != "" {
+		b.WriteString(`,"description":`)
+		writeString(&b, latest.Summary)
+	}
+	b.WriteString(`,"dist-tags":`)
+	writeTags(&b, v.tags)
+	b.WriteString(`,"versions":{`)
+	for i, r := range v.versions {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(&b, r.Version)
+		b.WriteByte(':')
+		writeVersion(&b, r, v.name, prefix, false)
+	}
+	b.WriteString(`},"time":{"created":`)
+	created, modified := times(v.versions)
+	writeString(&b, isoTime(created))
+	b.WriteString(`,"modified":`)
+	writeString(&b, isoTime(modified))
+	for _, r := range v.versions {
+		b.WriteByte(',')
+		writeString(&b, r.Version)
+		b.WriteByte(':')
+		writeString(&b, isoTime(r.PublishedAt))
+	}
+	b.WriteByte('}')
+	if readme != "" {
+		b.WriteString(`,"readme":`)
+		writeString(&b, readme)
+	}
+	if latest != nil {
+		var m struct {
+			ReadmeFilename string `json:"readmeFilename"`
+		}
+		json.Unmarshal(latest.Metadata, &m)
+		if m.ReadmeFilename != "" {
+			b.WriteString(`,"readmeFilename":`)
+			writeString(&b, m.ReadmeFilename)
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// renderAbbreviated renders the abbreviated packument installers read.
+func renderAbbreviated(v visibleView, prefix string) []byte {
+	var b bytes.Buffer
+	b.Grow(len(v.versions) * 512)
+	_, modified := times(v.versions)
+	b.WriteString(`{"name":`)
+	writeString(&b, v.name.String())
+	b.WriteString(`,"modified":`)
+	writeString(&b, isoTime(modified))
+	b.WriteString(`,"dist-tags":`)
+	writeTags(&b, v.tags)
+	b.WriteString(`,"versions":{`)
+	for i, r := range v.versions {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(&b, r.Version)
+		b.WriteByte(':')
+		writeVersion(&b, r, v.name, prefix, true)
+	}
+	b.WriteString(`}}`)
+	return b.Bytes()
+}
+
+// renderDistTags renders the dist-tags object.
+func renderDistTags(v visibleView) []byte {
+	var b bytes.Buffer
+	writeTags(&b, v.tags)
+	return b.Bytes()
+}
+
+func latestRecord(v visibleView) *domain.VersionRecord {
+	for i := range v.versions {
+		if v.versions[i].Version == v.latest {
+			return &v.versions[i]
+		}
+	}
+	return nil
+}
+
+func times(versions []domain.VersionRecord) (created, modified time.Time) {
+	for i, r := range versions {
+		if i == 0 || r.PublishedAt.Before(created) {
+			created = r.PublishedAt
+		}
+		if r.PublishedAt.After(modified) {
+			modified = r.PublishedAt
+		}
+		if u := time.UnixMilli(r.UpdatedAt); u.After(modified) {
+			modified = u
+		}
+	}
+	return created, modified
+}
+
+// isoTime formats t as npm does (JavaScript's Date.toISOString).
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// writeVersion writes the manifest of one version as served: the stored
+// manifest (or, abbreviated, its installer fields) with _id, name, version
+// and dist set by the registry, dist.tarball pointing at this server and
+// the digests taken from the stored asset. The stored manifest is spliced
+// member by member, never decoded.
+func writeVersion(b *bytes.Buffer, r domain.VersionRecord, n Name, prefix string, abbreviated bool) {
+	b.WriteByte('{')
+	first := true
+	sep := func() {
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+	}
+	var dist, bundled []byte
+	haveBundle, haveHIS, installScript := false, false, false
+	members(r.Metadata, func(key, val []byte) {
+		k := unquotedKey(key)
+		switch k {
+		case "_id", "name", "version":
+			return
+		case "dist":
+			dist = val
+			return
+		case "bundleDependencies":
+			haveBundle = true
+		case "bundledDependencies":
+			bundled = val
+		case "hasInstallScript":
+			haveHIS = true
+		case "scripts":
+			installScript = hasInstallScript(val)
+		}
+		if abbreviated && !abbreviatedField(k) {
+			return
+		}
+		sep()
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(val)
+	})
+	if abbreviated {
+		if !haveBundle && bundled != nil {
+			sep()
+			b.WriteString(`"bundleDependencies":`)
+			b.Write(bundled)
+		}
+		if installScript && !haveHIS {
+			sep()
+			b.WriteString(`"hasInstallScript":true`)
+		}
+	} else {
+		sep()
+		b.WriteString(`"_id":`)
+		writeString(b, n.String()+"@"+r.Version)
+	}
+	sep()
+	b.WriteString(`"name":`)
+	writeString(b, n.String())
+	b.WriteString(`,"version":`)
+	writeString(b, r.Version)
+	b.WriteString(`,"dist":{`)
+	a := tarballAsset(r.Assets)
+	members(dist, func(key, val []byte) {
+		switch unquotedKey(key) {
+		case "integrity", "shasum", "tarball":
+			if a != nil || unquotedKey(key) == "tarball" {
+				return
+			}
+		}
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(val)
+		b.WriteByte(',')
+	})
+	if a != nil {
+		var sum [sha512Size]byte
+		if n, err := hex.Decode(sum[:], []byte(a.Hashes.SHA512)); err == nil && n == sha512Size {
+			b.WriteString(`"integrity":"sha512-`)
+			var enc [88]byte
+			base64.StdEncoding.Encode(enc[:], sum[:])
+			b.Write(enc[:])
+			b.WriteString(`",`)
+		}
+		if a.Hashes.SHA1 != "" {
+			b.WriteString(`"shasum":`)
+			writeString(b, a.Hashes.SHA1)
+			b.WriteByte(',')
+		}
+	}
+	b.WriteString(`"tarball":`)
+	writeString(b, prefix+n.String()+"/-/"+n.tarballFile(r.Version))
+	b.WriteString(`}}`)
+}
+
+const sha512Size = 64
+
+func abbreviatedField(k string) bool {
+	for _, f := range abbreviatedFields {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// hasInstallScript reports whether a scripts object runs at install time.
+func hasInstallScript(scripts []byte) bool {
+	found := false
+	members(scripts, func(key, _ []byte) {
+		switch unquotedKey(key) {
+		case "preinstall", "install", "postinstall":
+			found = true
+		}
+	})
+	return found
+}
+
+// docRev returns the _rev of a package state: CouchDB's "N-hash" shape,
+// N the package revision, hash over the whole stamp so a package that was
+// deleted and created again never repeats a _rev.
+func docRev(stamp string) string {
+	n, _, _ := strings.Cut(stamp, ".")
+	sum := sha256.Sum256([]byte(stamp))
+	return n + "-" + hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,164 @@
+package npm
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// prefix returns the repository endpoint tarball URLs start with.
+func (f *Format) prefix(rp repo) string {
+	return strings.TrimRight(f.BaseURL, "/") + "/npm/" + rp.domain + "/" + rp.name + "/"
+}
+
+// document returns a rendering of the current state of a package, from
+// the cache when it has one for this state.
+func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rendered, error) {
+	ref := n.Ref()
+	stamp, err := f.Store.PackageStamp(ctx, rp.domain, rp.name, ref)
+	if err != nil {
+		return nil, notFoundPackage(err, n)
+	}
+	k := docKey{domain: rp.domain, repo: rp.name, scope: n.Scope, pkg: n.Pkg, stamp: stamp, form: fm}
+	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+		f.renders.Add(1)
+		pv, err := f.Store.View(ctx, rp.domain, rp.name, ref)
+		if err != nil {
+			return nil, notFoundPackage(err, n)
+		}
+		v, ok := visible(pv)
+		if !ok {
+			return nil, domain.NotFound("package", n.String())
+		}
+		switch fm {
+		case formAbbreviated:
+			return newRendered(renderAbbreviated(v, f.prefix(rp)), ctAbbreviated), nil
+		case formDistTags:
+			return newRendered(renderDistTags(v), ctFull), nil
+		}
+		readme, _, err := f.Store.Readme(ctx, rp.domain, rp.name, ref, v.latest)
+		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
+			return nil, err
+		}
+		return newRendered(renderFull(v, readme, f.prefix(rp), docRev(stamp)), ctFull), nil
+	})
+}
+
+// notFoundPackage gives a missing package npm's wording.
+func notFoundPackage(err error, n Name) error {
+	if domain.KindOf(err) == domain.ErrNotFound {
+		return domain.NotFound("package", n.String())
+	}
+	return err
+}
+
+// wantsAbbreviated reports whether an Accept header asks for the
+// abbreviated packument (npm install sends it first, with q=1.0).
+func wantsAbbreviated(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(mt), ctAbbreviated) && !zeroQ(params) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *Format) getPackument(c echo.Context, rp repo, n Name) error {
+	if err := f.Authorize(c, ActionRead, nil); err != nil {
+		return err
+	}
+	fm := formFull
+	if wantsAbbreviated(c.Request().Header.Get("Accept")) {
+		fm = formAbbreviated
+	}
+	d, err := f.document(c.Request().Context(), rp, n, fm)
+	if err != nil {
+		return err
+	}
+	return d.serve(c)
+}
+
+func (f *Format) getDistTags(c echo.Context, rp repo, n Name) error {
+	if err := f.Authorize(c, ActionRead, nil); err != nil {
+		return err
+	}
+	d, err := f.document(c.Request().Context(), rp, n, formDistTags)
+	if err != nil {
+		return err
+	}
+	return d.serve(c)
+}
+
+// getTarball serves a version's tarball: Published and Unlisted versions
+// (an Unlisted version is hidden from the packument but exact pins keep
+// working). Files are served with http.ServeContent (sendfile, Range,
+// conditional requests, ETag = the sha256); other readers are streamed.
+func (f *Format) getTarball(c echo.Context, rp repo, rt route) error {
+	if err := f.Authorize(c, ActionRead, nil); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	version := rt.name.versionOfFile(rt.file)
+	if version == "" {
+		return domain.NotFound("tarball", rt.name.String()+"/-/"+rt.file)
+	}
+	a, v, err := f.Store.GetAsset(ctx, rp.domain, rp.name, rt.name.Ref(), version, assetName)
+	if err != nil {
+		if domain.KindOf(err) == domain.ErrNotFound {
+			return domain.NotFound("tarball", rt.name.String()+"/-/"+rt.file)
+		}
+		return err
+	}
+	if !v.Status.Downloadable() {
+		return domain.NotFound("tarball", rt.name.String()+"/-/"+rt.file)
+	}
+	rc, info, err := f.Blobs.Open(ctx, a.Hashes.SHA256)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := c.Response().Header()
+	h.Set("ETag", `"`+a.Hashes.SHA256+`"`)
+	h.Set(echo.HeaderContentType, "application/octet-stream")
+	if file, ok := rc.(*os.File); ok {
+		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), rt.file, info.ModTime, file)
+		return nil
+	}
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && (&rendered{etag: h.Get("ETag")}).matches(inm) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
+	c.Response().WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err = io.Copy(c.Response(), rc)
+	return err
+}
+
+// sendfileWriter lets io.Copy inside http.ServeContent reach the
+// connection's ReadFrom (sendfile for an *os.File) through echo's
+// response, which records status and size but does not implement
+// io.ReaderFrom itself.
+type sendfileWriter struct{ *echo.Response }
+
+func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.Committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	rf, ok := w.Writer.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w.Response}, r)
+	}
+	n, err := rf.ReadFrom(r)
+	w.Size += n
+	return n, err
+}
