@@ -38,6 +38,13 @@ type Config struct {
 	// NATSURL selects an external NATS server; empty runs an embedded one
 	// that binds no port.
 	NATSURL string `yaml:"nats_url"`
+	// NATSCredentials is a NATS credentials (.creds) file for NATSURL.
+	NATSCredentials string `yaml:"nats_credentials"`
+	// NATSListen makes the embedded NATS server listen on host:port so
+	// other processes can subscribe; empty binds no port.
+	NATSListen string `yaml:"nats_listen"`
+	// EventsPrefix is the first token of every event subject.
+	EventsPrefix string `yaml:"events_prefix"`
 	// Blob selects and configures the blob store.
 	Blob Blob `yaml:"blob"`
 	// Log configures logging.
@@ -81,6 +88,7 @@ func Default() Config {
 		Listen:             "127.0.0.1:7373",
 		DataDir:            "./data",
 		Region:             "us-east-1",
+		EventsPrefix:       "registry",
 		Blob:               Blob{Backend: "fs"},
 		Log:                Log{Level: "info", Format: "text"},
 		MaxAssetBytes:      5 << 30,
@@ -161,6 +169,14 @@ func (c *Config) Validate() error {
 	}
 	if c.AccountID != "" && !isAccountID(c.AccountID) {
 		bad("account_id %q: want 12 digits", c.AccountID)
+	}
+	if c.NATSListen != "" {
+		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
+			bad("nats_listen %q: want host:port", c.NATSListen)
+		}
+	}
+	if c.EventsPrefix == "" || strings.ContainsAny(c.EventsPrefix, " .*>") {
+		bad("events_prefix %q: want one NATS subject token", c.EventsPrefix)
 	}
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Scheme == "" {

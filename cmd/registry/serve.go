@@ -10,8 +10,10 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/artifactd/registry/config"
 	"github.com/artifactd/registry/internal/access"
@@ -68,6 +70,7 @@ func openStores(ctx context.Context, c config.Config, log *slog.Logger) (*app, e
 		}
 	}
 	a.account = acct
+	db.SetAccount(acct)
 	switch c.Blob.Backend {
 	case "s3":
 		s := c.Blob.S3
@@ -113,14 +116,22 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	var nc *events.Conn
 	if c.NATSURL != "" {
-		nc, err = events.Connect(c.NATSURL)
+		nc, err = events.Connect(c.NATSURL, c.NATSCredentials)
 	} else {
-		nc, err = events.StartEmbedded(c.Path("nats"))
+		nc, err = events.StartEmbedded(c.Path("nats"), c.NATSListen)
 	}
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
+	if u := nc.ClientURL(); u != "" {
+		log.Info("embedded NATS listening", "url", u)
+	}
+	relayDone, err := a.startRelay(ctx, nc)
+	if err != nil {
+		return err
+	}
+	defer func() { <-relayDone }()
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -152,6 +163,27 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return <-errc
+}
+
+// startRelay starts publishing outbox events to JetStream; the returned
+// channel closes when the relay has stopped (after ctx is done).
+func (a *app) startRelay(ctx context.Context, nc *events.Conn) (<-chan struct{}, error) {
+	js, err := jetstream.New(nc.NC)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := events.EnsureStream(sctx, js, a.cfg.EventsPrefix); err != nil {
+		return nil, err
+	}
+	r := &events.Relay{Outbox: a.db, JS: js, Prefix: a.cfg.EventsPrefix, Region: a.cfg.Region, Account: a.account, Log: a.log}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	return done, nil
 }
 
 // httpServer assembles the HTTP layer. Order of the request path:

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"sort"
+	"time"
 )
 
 // The types below are the inputs and outputs of the metadata store, shared
@@ -169,4 +170,18 @@ func (in BatchInput) AllVersions() []string {
 	}
 	sort.Strings(extra)
 	return append(out, extra...)
+}
+
+// OutboxEvent is a package-version change event waiting in the outbox to
+// be published. Detail is CodeArtifact's event detail; Subject is relative
+// to the configured prefix ("codeartifact.<domain>.<repo>.<format>");
+// Resource is the package path "<domain>/<repo>/<format>/<namespace>/<name>"
+// an ARN is built from.
+type OutboxEvent struct {
+	ID       int64
+	DedupID  string
+	Subject  string
+	Resource string
+	Detail   json.RawMessage
+	Time     time.Time
 }

@@ -8,6 +8,8 @@ package events
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -21,12 +23,23 @@ type Conn struct {
 }
 
 // StartEmbedded starts an in-process nats-server with JetStream storing
-// under dir. It binds no network port; the returned connection is
-// in-process.
-func StartEmbedded(dir string) (*Conn, error) {
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "registry", DontListen: true, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-	})
+// under dir. With listen "" it binds no network port; otherwise it also
+// accepts clients on listen (host:port). The returned connection is
+// in-process either way.
+func StartEmbedded(dir, listen string) (*Conn, error) {
+	opts := &server.Options{ServerName: "registry", DontListen: true, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true}
+	if listen != "" {
+		host, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			return nil, fmt.Errorf("events: nats listen %q: %w", listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("events: nats listen %q: %w", listen, err)
+		}
+		opts.DontListen, opts.Host, opts.Port = false, host, p
+	}
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("events: embedded nats: %w", err)
 	}
@@ -43,10 +56,24 @@ func StartEmbedded(dir string) (*Conn, error) {
 	return &Conn{NC: nc, server: ns}, nil
 }
 
-// Connect connects to an external NATS server or cluster at url,
-// reconnecting forever.
-func Connect(url string) (*Conn, error) {
-	nc, err := nats.Connect(url, nats.Name("registry"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+// ClientURL returns the URL other processes reach the embedded server at,
+// or "" when it binds no port.
+func (c *Conn) ClientURL() string {
+	if c.server == nil || c.server.Addr() == nil {
+		return ""
+	}
+	return c.server.ClientURL()
+}
+
+// Connect connects to an external NATS server or cluster at url (a
+// comma-separated list for a cluster), reconnecting forever; credsFile, if
+// set, is a NATS .creds file.
+func Connect(url, credsFile string) (*Conn, error) {
+	opts := []nats.Option{nats.Name("registry"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)}
+	if credsFile != "" {
+		opts = append(opts, nats.UserCredentials(credsFile))
+	}
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("events: connect %s: %w", url, err)
 	}

@@ -148,6 +148,14 @@ func (d *DB) DeletePackage(ctx context.Context, dom, repo string, ref domain.Pac
 		if err := tx.QueryRowContext(ctx, `SELECT publish, upstream FROM packages WHERE id = ?`, pid).Scan(&out.Publish, &out.Upstream); err != nil {
 			return err
 		}
+		// Delete the versions first and turn them into events while the
+		// package row still names them: one Deleted event per version.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM package_versions WHERE package_id = ?`, pid); err != nil {
+			return err
+		}
+		if err := d.flushEvents(ctx, tx); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM packages WHERE id = ?`, pid)
 		return err
 	})

@@ -29,6 +29,9 @@ var migrations embed.FS
 type DB struct {
 	db *sql.DB // writes take the lock at BEGIN (IMMEDIATE): no upgrade deadlocks
 	ro *sql.DB // read-only snapshots (deferred BEGIN), for multi-statement reads
+
+	account  string        // written into events
+	eventsCh chan struct{} // signalled after commits that wrote events
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -47,7 +50,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	sdb.SetMaxOpenConns(8)
-	d := &DB{db: sdb}
+	d := &DB{db: sdb, eventsCh: make(chan struct{}, 1)}
 	if err := d.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -93,7 +96,7 @@ func (d *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = d.tx(ctx, func(tx *sql.Tx) error {
+		err = d.rawTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
 				return err
@@ -114,8 +117,28 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction, committing if it returns nil.
+// tx runs fn in a write transaction, committing if it returns nil. The
+// package-version changes fn made become outbox events in the same
+// transaction (see flushEvents).
 func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	err := d.rawTx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return d.flushEvents(ctx, tx)
+	})
+	if err == nil {
+		select { // wake the relay; it finds nothing if no event was written
+		case d.eventsCh <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+// rawTx runs fn in a write transaction without event processing (for
+// migrations).
+func (d *DB) rawTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
