@@ -1,0 +1,158 @@
+package pypi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// acceptable returns the representation the request asks for, or the 406
+// error to return.
+func acceptable(c echo.Context) (media, error) {
+	m, ok := negotiate(c.Request().Header.Get("Accept"))
+	if !ok {
+		return 0, echo.NewHTTPError(http.StatusNotAcceptable, "not acceptable: this index serves "+ctJSON+", "+ctHTMLv1+" and text/html")
+	}
+	return m, nil
+}
+
+// getIndex serves /simple/: every project with a downloadable version.
+// The page is rendered per request (one indexed query) and served with
+// an entity tag of its bytes.
+func (f *Format) getIndex(c echo.Context, rp repo) error {
+	if err := f.Authorize(c, ActionRead, nil); err != nil {
+		return err
+	}
+	m, err := acceptable(c)
+	if err != nil {
+		return err
+	}
+	names, err := f.Store.DownloadablePackageNames(c.Request().Context(), rp.domain, rp.name, domain.FormatPyPI)
+	if err != nil {
+		return err
+	}
+	body := rootHTML(names)
+	if m.isJSON() {
+		body = rootJSON(names)
+	}
+	return newRendered(body).serve(c, m)
+}
+
+// getProject serves /simple/{project}/ from the page cache.
+func (f *Format) getProject(c echo.Context, rp repo, name string) error {
+	if err := f.Authorize(c, ActionRead, nil); err != nil {
+		return err
+	}
+	m, err := acceptable(c)
+	if err != nil {
+		return err
+	}
+	d, err := f.page(c.Request().Context(), rp, name, m.isJSON())
+	if err != nil {
+		return err
+	}
+	return d.serve(c, m)
+}
+
+// page returns a rendering of the current state of a project, from the
+// cache when it has one for this state.
+func (f *Format) page(ctx context.Context, rp repo, name string, asJSON bool) (*rendered, error) {
+	r := ref(name)
+	stamp, err := f.Store.PackageStamp(ctx, rp.domain, rp.name, r)
+	if err != nil {
+		return nil, notFoundProject(err, name)
+	}
+	k := pageKey{domain: rp.domain, repo: rp.name, project: r.Name, stamp: stamp, json: asJSON}
+	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+		f.renders.Add(1)
+		pv, err := f.Store.View(ctx, rp.domain, rp.name, r)
+		if err != nil {
+			return nil, notFoundProject(err, name)
+		}
+		p, ok := buildProject(r.Name, pv)
+		if !ok {
+			return nil, domain.NotFound("package", r.Name)
+		}
+		if asJSON {
+			return newRendered(p.json()), nil
+		}
+		return newRendered(p.html()), nil
+	})
+}
+
+// notFoundProject names a missing project the way pip prints it.
+func notFoundProject(err error, name string) error {
+	if domain.KindOf(err) == domain.ErrNotFound {
+		return domain.NotFound("package", Normalize(name))
+	}
+	return err
+}
+
+// getFile serves a distribution file, or a wheel's core metadata file
+// ({file}.metadata), of a Published or Unlisted version. Files are served
+// with http.ServeContent (sendfile, Range, conditional requests; the ETag
+// is the sha256); other readers are streamed.
+func (f *Format) getFile(c echo.Context, rp repo, rt route) error {
+	if err := f.Authorize(c, ActionRead, nil); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	missing := domain.NotFound("file", rt.project+"/"+rt.version+"/"+rt.file)
+	a, v, err := f.Store.GetAsset(ctx, rp.domain, rp.name, ref(rt.project), rt.version, rt.file)
+	if err != nil {
+		if domain.KindOf(err) == domain.ErrNotFound {
+			return missing
+		}
+		return err
+	}
+	if !v.Status.Downloadable() {
+		return missing
+	}
+	rc, info, err := f.Blobs.Open(ctx, a.Hashes.SHA256)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	h := c.Response().Header()
+	h.Set("ETag", `"`+a.Hashes.SHA256+`"`)
+	h.Set(echo.HeaderContentType, "application/octet-stream")
+	if file, ok := rc.(*os.File); ok {
+		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), rt.file, info.ModTime, file)
+		return nil
+	}
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && matchesETag(inm, h.Get("ETag")) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
+	c.Response().WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err = io.Copy(c.Response(), rc)
+	return err
+}
+
+// sendfileWriter lets io.Copy inside http.ServeContent reach the
+// connection's ReadFrom (sendfile for an *os.File) through echo's
+// response, which records status and size but does not implement
+// io.ReaderFrom itself.
+type sendfileWriter struct{ *echo.Response }
+
+func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.Committed {
+		w.WriteHeader(http.StatusOK)
+	}
+	rf, ok := w.Writer.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w.Response}, r)
+	}
+	n, err := rf.ReadFrom(r)
+	w.Size += n
+	return n, err
+}
