@@ -6,6 +6,7 @@
 //	registry credentials [--data-dir DIR] --env
 //	registry fsck [--data-dir DIR] [--verify]
 //	registry gc [--data-dir DIR] [--grace DURATION]
+//	registry maven-seed --endpoint URL DIR   (token from CODEARTIFACT_AUTH_TOKEN)
 //
 // Every flag has a REGISTRY_* environment twin and a config file key
 // (config/registry.example.yaml).
@@ -35,6 +36,7 @@ commands:
   credentials   print the root access key (--env: as shell exports)
   fsck          check metadata against blobs; exit 1 on a problem
   gc            delete blobs nothing references
+  maven-seed    upload a local Maven repository tree into a repository
 
 run "registry <command> -h" for the flags of a command.
 `
@@ -56,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = fsck(ctx, args[1:], stdout, stderr)
 	case "gc":
 		err = gc(ctx, args[1:], stdout, stderr)
+	case "maven-seed":
+		err = mavenSeed(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -24,6 +24,7 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/events"
 	"github.com/artifactd/registry/internal/formats"
+	"github.com/artifactd/registry/internal/formats/maven"
 	"github.com/artifactd/registry/internal/formats/npm"
 	"github.com/artifactd/registry/internal/formats/pypi"
 	"github.com/artifactd/registry/internal/iam"
@@ -236,6 +237,7 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 	}
 	for _, f := range []formats.Format{
 		&npm.Format{Store: a.db, Blobs: a.blobs, BaseURL: base, MaxPublishBytes: a.cfg.NPMMaxPublishBytes, Authorize: authorizeFormat},
+		&maven.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat},
 		&pypi.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat},
 	} {
 		f.Register(srv.Format(f.Name(), f.Flavour()))

@@ -15,7 +15,7 @@ type detail struct {
 	SequenceNumber                                                         int64
 	EventDeduplicationID                                                   string `json:"eventDeduplicationId"`
 	Changes                                                                struct {
-		AssetsAdded, AssetsRemoved      int
+		AssetsAdded, AssetsRemoved     int
 		MetadataUpdated, StatusChanged bool
 	}
 }
