@@ -213,3 +213,27 @@ func TestTokenExpiry(t *testing.T) {
 		t.Fatalf("token for a missing domain: %v", err)
 	}
 }
+
+func TestGraph(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	db.CreateDomain(ctx, "acme", "")
+	for _, r := range []string{"cc", "dd", "ee", "bb"} {
+		db.CreateRepository(ctx, "acme", r, "", "1", nil)
+	}
+	db.UpdateRepository(ctx, "acme", "dd", nil, &[]string{"ee"})
+	db.CreateRepository(ctx, "acme", "aa", "", "1", []string{"cc", "dd"})
+	db.CreateRepository(ctx, "acme", "my_repo", "", "1", []string{"aa", "bb"})
+	db.SetExternalConnection(ctx, "acme", "ee", "public:npmjs", false)
+	g, err := db.Graph(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range g.SearchOrder("my_repo") {
+		got = append(got, h.Repository+h.ExternalConnection)
+	}
+	if s := strings.Join(got, " "); s != "my_repo aa cc dd ee eepublic:npmjs bb" {
+		t.Fatalf("search order %q", s)
+	}
+}
