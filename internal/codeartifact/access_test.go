@@ -66,6 +66,7 @@ func TestNoPolicyDeniesEverything(t *testing.T) {
 		{"ListPackages", repo, "", alpha},
 		{"DescribePackage", pkg, "", pkgARN},
 		{"DeletePackage", pkg, "", pkgARN},
+		{"PutPackageOriginConfiguration", pkg.with("restrictions", map[string]any{"publish": "BLOCK", "upstream": "BLOCK"}), "", pkgARN},
 		{"ListPackageVersions", pkg, "", pkgARN},
 		{"DescribePackageVersion", ver, "", pkgARN},
 		{"ListPackageVersionAssets", ver, "", pkgARN},

@@ -27,6 +27,7 @@
 //	POST   /v1/packages                         ListPackages
 //	GET    /v1/package                          DescribePackage
 //	DELETE /v1/package                          DeletePackage
+//	POST   /v1/package                          PutPackageOriginConfiguration
 //	POST   /v1/package/versions                 ListPackageVersions
 //	GET    /v1/package/version                  DescribePackageVersion
 //	POST   /v1/package/version/assets           ListPackageVersionAssets
@@ -109,6 +110,7 @@ var routes = []route{
 	{http.MethodPost, "/packages", "ListPackages", (*API).listPackages},
 	{http.MethodGet, "/package", "DescribePackage", (*API).describePackage},
 	{http.MethodDelete, "/package", "DeletePackage", (*API).deletePackage},
+	{http.MethodPost, "/package", "PutPackageOriginConfiguration", (*API).putPackageOriginConfiguration},
 	{http.MethodPost, "/package/versions", "ListPackageVersions", (*API).listPackageVersions},
 	{http.MethodGet, "/package/version", "DescribePackageVersion", (*API).describePackageVersion},
 	{http.MethodPost, "/package/version/assets", "ListPackageVersionAssets", (*API).listPackageVersionAssets},

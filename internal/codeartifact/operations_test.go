@@ -163,6 +163,13 @@ func TestEveryOperation(t *testing.T) {
 			eq(t, "namespace", str(out, "package", "namespace"), fxNS)
 			eq(t, "restrictions.publish", str(out, "package", "originConfiguration", "restrictions", "publish"), "ALLOW")
 		}},
+		{"PutPackageOriginConfiguration", pkg.with("restrictions", map[string]any{"publish": "BLOCK", "upstream": "ALLOW"}), func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "restrictions.publish", str(out, "originConfiguration", "restrictions", "publish"), "BLOCK")
+			eq(t, "restrictions.upstream", str(out, "originConfiguration", "restrictions", "upstream"), "ALLOW")
+		}},
+		{"DescribePackage", pkg, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "restrictions.publish", str(out, "package", "originConfiguration", "restrictions", "publish"), "BLOCK")
+		}},
 		{"ListPackageVersions", pkg, func(t *testing.T, out map[string]any, _ *response) {
 			eq(t, "defaultDisplayVersion", str(out, "defaultDisplayVersion"), "1.0.0")
 			eq(t, "package", str(out, "package"), fxPkg)

@@ -220,6 +220,35 @@ func (a *API) getPackageVersionReadme(c echo.Context) error {
 		"version": v.Version, "versionRevision": v.Revision, "readme": readme})
 }
 
+func (a *API) putPackageOriginConfiguration(c echo.Context) error {
+	d, r, ref, err := a.pkgOp(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Restrictions *struct {
+			Publish  domain.Restriction `json:"publish"`
+			Upstream domain.Restriction `json:"upstream"`
+		} `json:"restrictions"`
+	}
+	if err := body(c, &in); err != nil {
+		return err
+	}
+	if in.Restrictions == nil {
+		return domain.Invalid("missing required parameter restrictions")
+	}
+	for _, x := range []domain.Restriction{in.Restrictions.Publish, in.Restrictions.Upstream} {
+		if x != domain.Allow && x != domain.Block {
+			return domain.Invalid("restrictions.publish and restrictions.upstream must both be ALLOW or BLOCK")
+		}
+	}
+	p, err := a.DB.SetOrigin(ctx(c), d, r, ref, in.Restrictions.Publish, in.Restrictions.Upstream)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"originConfiguration": origin(p)})
+}
+
 func (a *API) listPackageVersionDependencies(c echo.Context) error {
 	d, r, ref, ver, err := a.versionOp(c)
 	if err != nil {

@@ -181,3 +181,24 @@ func (d *DB) Dependencies(ctx context.Context, dom, repo string, ref domain.Pack
 	}
 	return out, v, rows.Err()
 }
+
+// SetOrigin sets a package's origin controls, creating an empty package
+// when it does not exist yet (so a name can be blocked in advance).
+func (d *DB) SetOrigin(ctx context.Context, dom, repo string, ref domain.PackageRef, publish, upstream domain.Restriction) (domain.Package, error) {
+	out := domain.Package{PackageRef: ref, Publish: publish, Upstream: upstream}
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		rid, err := repoID(ctx, tx, dom, repo)
+		if err != nil {
+			return err
+		}
+		pid, err := ensurePackage(ctx, tx, rid, ref)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE packages SET publish = ?, upstream = ? WHERE id = ?`, publish, upstream, pid); err != nil {
+			return err
+		}
+		return bumpPackage(ctx, tx, pid)
+	})
+	return out, err
+}
