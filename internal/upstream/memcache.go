@@ -1,0 +1,111 @@
+package upstream
+
+import (
+	"container/list"
+	"sync"
+)
+
+// entry is what the metadata cache holds for a key: a document, or the
+// memory of a definitive 404/410 (negative, with doc.Status and
+// doc.FetchedAt set).
+type entry struct {
+	doc      Doc
+	negative bool
+}
+
+// memCache is a least-recently-used map bounded by the bytes it holds, not
+// by its number of entries: a 30 MB packument counts as 30 MB. gen counts
+// purges, so a refresh that began before a purge does not store its result
+// after it.
+type memCache struct {
+	mu    sync.Mutex
+	max   int64
+	used  int64
+	gen   uint64
+	ll    *list.List // front is the most recently used; values are *memItem
+	items map[string]*list.Element
+}
+
+type memItem struct {
+	key  string
+	e    entry
+	size int64
+}
+
+// itemOverhead approximates the map, list and struct cost of an entry.
+const itemOverhead = 256
+
+func newMemCache(max int64) *memCache {
+	return &memCache{max: max, ll: list.New(), items: make(map[string]*list.Element)}
+}
+
+func sizeOf(key string, e entry) int64 {
+	d := &e.doc
+	return int64(len(key)+len(d.Body)+len(d.ContentType)+len(d.ETag)+len(d.LastModified)) + itemOverhead
+}
+
+// get returns the entry for key and marks it recently used.
+func (m *memCache) get(key string) (entry, bool) {
+	m.mu.Lock()
+	el, ok := m.items[key]
+	if !ok {
+		m.mu.Unlock()
+		return entry{}, false
+	}
+	m.ll.MoveToFront(el)
+	e := el.Value.(*memItem).e
+	m.mu.Unlock()
+	return e, true
+}
+
+// generation returns the purge count, to pass to put later.
+func (m *memCache) generation() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen
+}
+
+// put stores e under key unless a purge happened since gen was read, or
+// (with ifAbsent) key already has an entry. It reports whether it stored.
+// An entry larger than the whole budget is not kept.
+func (m *memCache) put(key string, e entry, gen uint64, ifAbsent bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gen != gen {
+		return false
+	}
+	el, exists := m.items[key]
+	if exists && ifAbsent {
+		return false
+	}
+	if exists {
+		m.removeLocked(el)
+	}
+	size := sizeOf(key, e)
+	if size > m.max {
+		return false
+	}
+	m.items[key] = m.ll.PushFront(&memItem{key: key, e: e, size: size})
+	m.used += size
+	for m.used > m.max {
+		m.removeLocked(m.ll.Back())
+	}
+	return true
+}
+
+// purge forgets key and invalidates puts prepared before it.
+func (m *memCache) purge(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gen++
+	if el, ok := m.items[key]; ok {
+		m.removeLocked(el)
+	}
+}
+
+func (m *memCache) removeLocked(el *list.Element) {
+	it := el.Value.(*memItem)
+	m.ll.Remove(el)
+	delete(m.items, it.key)
+	m.used -= it.size
+}

@@ -1,0 +1,336 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// Doc is a metadata document (packument, simple index, maven-metadata.xml,
+// a .sha1 file) as the upstream last sent it.
+type Doc struct {
+	// Body is the document's bytes, shared by every caller and the cache:
+	// read it, never modify it.
+	Body         []byte
+	ContentType  string
+	ETag         string // as upstream sent it, weak or strong
+	LastModified string // as upstream sent it
+	// FetchedAt is when upstream last sent these bytes or confirmed them
+	// with a 304.
+	FetchedAt time.Time
+	// Status is the upstream status that produced Body (200).
+	Status int
+	// Stale says the copy is older than the TTL and could not be
+	// revalidated: StaleReason (wrapping ErrUpstreamUnavailable,
+	// ErrUpstreamTimeout or ErrCircuitOpen) says why.
+	Stale       bool
+	StaleReason error
+}
+
+// MetaOptions adjust one Metadata call.
+type MetaOptions struct {
+	// Accept is sent as the Accept header (npm's abbreviated
+	// "application/vnd.npm.install-v1+json", PEP 691's
+	// "application/vnd.pypi.simple.v1+json"). Different Accept values must
+	// use different keys.
+	Accept string
+	// PreferCached serves any cached copy, however old, without asking
+	// upstream; upstream is asked only when there is none. It is the
+	// per-repository setting for offline and CI use.
+	PreferCached bool
+}
+
+// errSlow is the StaleReason when a revalidation outlasts StaleAfter.
+var errSlow = fmt.Errorf("revalidation slower than the stale-after deadline: %w", ErrUpstreamTimeout)
+
+// metaFlight is a metadata refresh shared by every caller of one key.
+type metaFlight struct {
+	done    chan struct{}
+	doc     Doc
+	err     error
+	waiters atomic.Int32 // callers still waiting; 0 at the end means nobody saw err
+}
+
+// Metadata returns the document at rawURL (absolute, or relative to the
+// base URL), cached under key. key names the document within this
+// upstream, e.g. "packument/@types/node" or "simple/requests"; callers of
+// one key must agree on rawURL and Accept.
+//
+// A copy younger than MetadataTTL (or any copy with PreferCached) is
+// returned without contacting upstream. An older one is revalidated with
+// If-None-Match / If-Modified-Since; if upstream fails, its breaker is
+// open, or it takes longer than StaleAfter, the old copy is returned with
+// Stale set instead of an error. Without a copy, concurrent callers share
+// one request, which goes on if the caller that started it gives up.
+//
+// Errors: a definitive 404/410 wraps domain.ErrNotFound and is remembered
+// for NegativeTTL (timeouts and 5xx never are); failures with no copy wrap
+// ErrUpstreamUnavailable; ctx's error when ctx ends first.
+func (c *Client) Metadata(ctx context.Context, key, rawURL string, opt MetaOptions) (Doc, error) {
+	now := c.cfg.Now()
+	e, have := c.meta.get(key)
+	if !have && c.cfg.Persist != nil {
+		var err error
+		if e, have, err = c.loadPersisted(ctx, key); err != nil {
+			return Doc{}, err
+		}
+	}
+	if have {
+		switch {
+		case e.negative && now.Sub(e.doc.FetchedAt) < c.cfg.NegativeTTL:
+			c.metrics.Lookup(c.cfg.Name, KindMetadata, NegativeHit)
+			return Doc{}, fmt.Errorf("upstream %s: %s: %w", c.cfg.Name, key, notFoundError(e.doc.Status))
+		case e.negative:
+			have = false
+		case opt.PreferCached || now.Sub(e.doc.FetchedAt) < c.cfg.MetadataTTL:
+			c.metrics.Lookup(c.cfg.Name, KindMetadata, Hit)
+			return e.doc, nil
+		}
+	}
+
+	u, err := c.resolve(rawURL)
+	if err != nil {
+		return Doc{}, err
+	}
+	fl, started := c.startRefresh(ctx, key, u, opt.Accept)
+	if fl == nil {
+		return c.staleOr(have, e.doc, c.wrap("GET", u, errClosed))
+	}
+	var deadline <-chan time.Time
+	if have {
+		t := time.NewTimer(c.cfg.StaleAfter)
+		defer t.Stop()
+		deadline = t.C
+	}
+	select {
+	case <-fl.done:
+	case <-deadline:
+		fl.waiters.Add(-1)
+		return c.staleOr(have, e.doc, errSlow)
+	case <-ctx.Done():
+		fl.waiters.Add(-1)
+		return Doc{}, ctx.Err()
+	}
+	if fl.err != nil {
+		if errors.Is(fl.err, domain.ErrNotFound) {
+			c.metrics.Lookup(c.cfg.Name, KindMetadata, Miss)
+			return Doc{}, fl.err
+		}
+		return c.staleOr(have, e.doc, fl.err)
+	}
+	if started {
+		c.metrics.Lookup(c.cfg.Name, KindMetadata, Miss)
+	} else {
+		c.metrics.Lookup(c.cfg.Name, KindMetadata, Coalesced)
+	}
+	return fl.doc, nil
+}
+
+// staleOr returns the old copy marked stale if there is one, else err.
+func (c *Client) staleOr(have bool, old Doc, err error) (Doc, error) {
+	if !have {
+		c.metrics.Lookup(c.cfg.Name, KindMetadata, Miss)
+		return Doc{}, err
+	}
+	c.metrics.Lookup(c.cfg.Name, KindMetadata, Stale)
+	old.Stale, old.StaleReason = true, err
+	return old, nil
+}
+
+// startRefresh joins the refresh of key in progress or starts one, detached
+// from ctx. It returns nil after Close.
+func (c *Client) startRefresh(ctx context.Context, key string, u *url.URL, accept string) (fl *metaFlight, started bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fl := c.flights[key]; fl != nil {
+		fl.waiters.Add(1)
+		return fl, false
+	}
+	fl = &metaFlight{done: make(chan struct{})}
+	fl.waiters.Store(1)
+	fctx, release := c.detach(ctx, c.cfg.MetadataTimeout)
+	ok := c.spawn(func() {
+		defer release()
+		fl.doc, fl.err = c.refresh(fctx, key, u, accept)
+		c.mu.Lock()
+		delete(c.flights, key)
+		c.mu.Unlock()
+		close(fl.done)
+		if fl.err != nil && fl.waiters.Load() <= 0 && !errors.Is(fl.err, domain.ErrNotFound) {
+			c.metrics.BackgroundError(c.cfg.Name, fl.err)
+		}
+	})
+	if !ok {
+		release()
+		return nil, false
+	}
+	c.flights[key] = fl
+	return fl, true
+}
+
+// refresh asks upstream for key, conditionally when a copy is cached, and
+// stores the answer: a new or reconfirmed copy, or a negative entry for a
+// 404/410. Failures leave the cache as it was.
+func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept string) (Doc, error) {
+	gen := c.meta.generation()
+	prev, have := c.meta.get(key)
+	have = have && !prev.negative
+	r := request{kind: KindMetadata, url: u, accept: accept}
+	if have {
+		r.ifNoneMatch, r.ifModifiedSince = prev.doc.ETag, prev.doc.LastModified
+	}
+	conditional := r.ifNoneMatch != "" || r.ifModifiedSince != ""
+
+	var doc Doc
+	var status int
+	err := c.exchange(ctx, r, func(resp *http.Response) error {
+		status = resp.StatusCode
+		switch {
+		case status == http.StatusOK:
+			body, err := readBody(resp.Body, resp.ContentLength, c.cfg.MaxMetadataBytes)
+			if err != nil {
+				return err
+			}
+			doc = Doc{
+				Body:         body,
+				ContentType:  resp.Header.Get("Content-Type"),
+				ETag:         resp.Header.Get("ETag"),
+				LastModified: resp.Header.Get("Last-Modified"),
+				FetchedAt:    c.cfg.Now(),
+				Status:       status,
+			}
+		case status == http.StatusNotModified && conditional:
+			doc = prev.doc
+			doc.FetchedAt = c.cfg.Now()
+			if v := resp.Header.Get("ETag"); v != "" {
+				doc.ETag = v
+			}
+			if v := resp.Header.Get("Last-Modified"); v != "" {
+				doc.LastModified = v
+			}
+		case status == http.StatusNotFound || status == http.StatusGone:
+			return notFoundError(status)
+		default:
+			return statusError(status)
+		}
+		return nil
+	})
+	if have && (err == nil || errors.Is(err, domain.ErrNotFound)) {
+		c.metrics.Revalidated(c.cfg.Name, status)
+	}
+	if errors.Is(err, domain.ErrNotFound) {
+		neg := entry{negative: true, doc: Doc{Status: status, FetchedAt: c.cfg.Now()}}
+		if c.meta.put(key, neg, gen, false) && c.cfg.Persist != nil {
+			c.persistDelete(ctx, key)
+		}
+	}
+	if err != nil {
+		return Doc{}, c.wrap("GET", u, err)
+	}
+	c.meta.put(key, entry{doc: doc}, gen, false) // refused when purged meanwhile, or larger than MemoryBytes
+	if status == http.StatusOK && c.cfg.Persist != nil && c.meta.generation() == gen {
+		if err := c.cfg.Persist.Save(ctx, c.cfg.Name, key, doc); err != nil {
+			c.metrics.BackgroundError(c.cfg.Name, fmt.Errorf("upstream %s: persist %s: %w", c.cfg.Name, key, err))
+		}
+		if c.meta.generation() != gen {
+			c.persistDelete(ctx, key) // purged while saving
+		}
+	}
+	return doc, nil
+}
+
+// readBody reads a whole metadata body of at most limit bytes. A read
+// failure is a retryable *bodyError; an oversized body is not retried.
+func readBody(r io.Reader, declared, limit int64) ([]byte, error) {
+	if declared > limit {
+		return nil, fmt.Errorf("document of %d bytes exceeds the %d byte limit: %w", declared, limit, ErrUpstreamUnavailable)
+	}
+	var buf bytes.Buffer
+	if declared > 0 {
+		buf.Grow(int(declared))
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, &bodyError{err: err, retry: true}
+	}
+	if n > limit {
+		return nil, fmt.Errorf("document exceeds the %d byte limit: %w", limit, ErrUpstreamUnavailable)
+	}
+	return buf.Bytes(), nil
+}
+
+// Purge forgets the cached copy of key, in memory and in the persistent
+// cache, and any negative entry, so the next Metadata call asks upstream.
+// A refresh in progress completes for its waiters but is not stored.
+func (c *Client) Purge(ctx context.Context, key string) error {
+	c.meta.purge(key)
+	if c.cfg.Persist == nil {
+		return nil
+	}
+	if err := c.cfg.Persist.Delete(ctx, c.cfg.Name, key); err != nil {
+		return fmt.Errorf("upstream %s: purge %s: %w", c.cfg.Name, key, err)
+	}
+	return nil
+}
+
+func (c *Client) persistDelete(ctx context.Context, key string) {
+	if err := c.cfg.Persist.Delete(ctx, c.cfg.Name, key); err != nil {
+		c.metrics.BackgroundError(c.cfg.Name, fmt.Errorf("upstream %s: persist delete %s: %w", c.cfg.Name, key, err))
+	}
+}
+
+// persistLoad is a read of the persistent cache shared by every caller of
+// one key.
+type persistLoad struct {
+	done chan struct{}
+	e    entry
+	ok   bool
+}
+
+// loadPersisted reads key's persisted copy into memory, once however many
+// callers miss at the same time. The error is ctx's, or one after Close.
+func (c *Client) loadPersisted(ctx context.Context, key string) (entry, bool, error) {
+	c.mu.Lock()
+	pl := c.loads[key]
+	if pl == nil {
+		pl = &persistLoad{done: make(chan struct{})}
+		lctx, release := c.detach(ctx, c.cfg.MetadataTimeout)
+		gen := c.meta.generation()
+		ok := c.spawn(func() {
+			defer release()
+			doc, err := c.cfg.Persist.Load(lctx, c.cfg.Name, key)
+			switch {
+			case err == nil:
+				pl.e, pl.ok = entry{doc: doc}, true
+				c.meta.put(key, pl.e, gen, true)
+			case !errors.Is(err, domain.ErrNotFound):
+				c.metrics.BackgroundError(c.cfg.Name, fmt.Errorf("upstream %s: load %s: %w", c.cfg.Name, key, err))
+			}
+			c.mu.Lock()
+			delete(c.loads, key)
+			c.mu.Unlock()
+			close(pl.done)
+		})
+		if !ok {
+			c.mu.Unlock()
+			release()
+			return entry{}, false, fmt.Errorf("upstream %s: %w", c.cfg.Name, errClosed)
+		}
+		c.loads[key] = pl
+	}
+	c.mu.Unlock()
+	select {
+	case <-pl.done:
+		return pl.e, pl.ok, nil
+	case <-ctx.Done():
+		return entry{}, false, ctx.Err()
+	}
+}

@@ -1,0 +1,146 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// Persister keeps metadata documents across restarts, so a restarted
+// registry can serve stale copies while its upstream is down. Only
+// documents are kept (never negative entries or stale marks); a copy read
+// back is revalidated once its FetchedAt is older than the TTL.
+type Persister interface {
+	// Load returns the document saved under upstream and key, or an error
+	// wrapping domain.ErrNotFound.
+	Load(ctx context.Context, upstream, key string) (Doc, error)
+	// Save replaces the document saved under upstream and key, atomically.
+	Save(ctx context.Context, upstream, key string, d Doc) error
+	// Delete forgets it; deleting a missing document succeeds.
+	Delete(ctx context.Context, upstream, key string) error
+}
+
+// DiskCache is a Persister keeping one file per document in a directory:
+//
+//	<dir>/
+//	└── 3f/                first two hex digits of the name
+//	    ├── 3fa9…c1        sha256(upstream + "\x00" + key), lowercase hex:
+//	    │                  one JSON header line, then the body bytes
+//	    └── .tmp-*         a save in progress (garbage after a crash)
+//
+// Writes go to a temporary file renamed into place, so a reader sees a
+// whole old or whole new file. The header records the body's size; a file
+// cut short by a crash reads as missing. Files are not fsynced: this is a
+// cache, losing it costs refetches only.
+type DiskCache struct {
+	dir string
+}
+
+var _ Persister = (*DiskCache)(nil)
+
+// NewDiskCache returns a DiskCache in dir, creating it if needed.
+func NewDiskCache(dir string) (*DiskCache, error) {
+	if dir == "" {
+		return nil, domain.Invalid("upstream: disk cache directory is empty")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	return &DiskCache{dir: dir}, nil
+}
+
+// diskHeader is the first line of a cache file.
+type diskHeader struct {
+	Upstream     string    `json:"upstream"`
+	Key          string    `json:"key"`
+	ContentType  string    `json:"contentType,omitempty"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"lastModified,omitempty"`
+	FetchedAt    time.Time `json:"fetchedAt"`
+	Status       int       `json:"status"`
+	Size         int64     `json:"size"`
+}
+
+func (d *DiskCache) path(upstream, key string) string {
+	sum := sha256.Sum256([]byte(upstream + "\x00" + key))
+	name := hex.EncodeToString(sum[:])
+	return filepath.Join(d.dir, name[:2], name)
+}
+
+// Load implements Persister.
+func (d *DiskCache) Load(ctx context.Context, upstream, key string) (Doc, error) {
+	b, err := os.ReadFile(d.path(upstream, key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Doc{}, domain.NotFound("cached document", key)
+	}
+	if err != nil {
+		return Doc{}, fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	line, body, ok := bytes.Cut(b, []byte{'\n'})
+	var h diskHeader
+	if !ok || json.Unmarshal(line, &h) != nil || h.Upstream != upstream || h.Key != key || h.Size != int64(len(body)) {
+		return Doc{}, domain.NotFound("cached document", key) // torn or foreign: as if absent
+	}
+	return Doc{
+		Body:         body,
+		ContentType:  h.ContentType,
+		ETag:         h.ETag,
+		LastModified: h.LastModified,
+		FetchedAt:    h.FetchedAt,
+		Status:       h.Status,
+	}, nil
+}
+
+// Save implements Persister.
+func (d *DiskCache) Save(ctx context.Context, upstream, key string, doc Doc) error {
+	p := d.path(upstream, key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	line, err := json.Marshal(diskHeader{
+		Upstream: upstream, Key: key, ContentType: doc.ContentType, ETag: doc.ETag,
+		LastModified: doc.LastModified, FetchedAt: doc.FetchedAt, Status: doc.Status,
+		Size: int64(len(doc.Body)),
+	})
+	if err != nil {
+		return fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	_, err = f.Write(append(line, '\n'))
+	if err == nil {
+		_, err = f.Write(doc.Body)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	return nil
+}
+
+// Delete implements Persister.
+func (d *DiskCache) Delete(ctx context.Context, upstream, key string) error {
+	err := os.Remove(d.path(upstream, key))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	return nil
+}
