@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"time"
 
 	"github.com/artifactd/registry/internal/blob"
+	"github.com/artifactd/registry/internal/pipeline/engine"
 )
 
 // fsck checks both sides: every blob the metadata references exists in the
@@ -105,10 +110,14 @@ func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer a.db.Close()
+	keep, err := pipelineBlobs(ctx, c.Path("pipelines.db"), c.Path("builds.db"))
+	if err != nil {
+		return err
+	}
 	cutoff := time.Now().Add(-grace)
 	var victims []blob.Info
 	err = a.blobs.Walk(ctx, func(i blob.Info) error {
-		if i.ModTime.Before(cutoff) {
+		if i.ModTime.Before(cutoff) && !keep[i.Digest] {
 			victims = append(victims, i)
 		}
 		return nil
@@ -141,4 +150,40 @@ func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "deleted %d unreferenced blobs, %d bytes\n", deleted, freed)
 	return nil
+}
+
+var digestRE = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
+
+// pipelineBlobs returns the digests the pipeline engine and the build
+// service reference (artifacts live in the blob store, referenced from
+// their own databases, not from registry.db), so gc spares them.
+func pipelineBlobs(ctx context.Context, pipelinesDB, buildsDB string) (map[string]bool, error) {
+	keep := map[string]bool{}
+	err := engine.ReferencedBlobs(ctx, pipelinesDB, func(d string) error { keep[d] = true; return nil })
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(buildsDB); errors.Is(err, os.ErrNotExist) {
+		return keep, nil
+	}
+	db, err := sql.Open("sqlite3", "file:"+buildsDB+"?mode=ro&_busy_timeout=10000&_query_only=true")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT doc FROM builds`)
+	if err != nil {
+		return nil, fmt.Errorf("builds of %s: %w", buildsDB, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		for _, d := range digestRE.FindAllString(doc, -1) {
+			keep[d] = true // a build document names its artifacts' digests
+		}
+	}
+	return keep, rows.Err()
 }

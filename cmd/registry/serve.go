@@ -148,6 +148,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	srv := a.httpServer(nc, base)
+	cb, err := a.wireCodeBuild(ctx, srv, base) // CodeBuild, SSM, Secrets Manager (wire_codebuild.go)
+	if err != nil {
+		return err
+	}
+	defer cb.Close()
+	pipelines, err := a.startPipelines(ctx, srv, nc, cb.PipelineBuilder(), cb.SecretResolver()) // CodePipeline (wire_codepipeline.go)
+	if err != nil {
+		return err
+	}
+	defer pipelines.Close()
 	log.Info("registry listening", "endpoint", base, "listen", ln.Addr().String(), "data_dir", c.DataDir, "account", a.account,
 		"credentials", "eval \"$(registry credentials --data-dir "+c.DataDir+" --env)\"")
 

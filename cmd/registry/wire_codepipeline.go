@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
+
+	"github.com/artifactd/registry/internal/access"
+	"github.com/artifactd/registry/internal/events"
+	"github.com/artifactd/registry/internal/pipeline/codepipeline"
+	"github.com/artifactd/registry/internal/pipeline/engine"
+	"github.com/artifactd/registry/internal/server"
+)
+
+// startPipelines opens the pipeline engine on <data dir>/pipelines.db,
+// resumes the executions a previous process left in flight, and serves
+// the CodePipeline API (X-Amz-Target CodePipeline_20150709.*) on srv.
+// Close the engine after the HTTP server has shut down and before the
+// stores close.
+//
+// Pipeline, stage and action state changes are published to NATS on
+// <prefix>.codepipeline.<pipeline> (dots in the name become '_'), with
+// the event's dedup id as Nats-Msg-Id.
+//
+// CodeBuild actions run through builder and Commands actions' secrets
+// resolve through secrets (both from the build service,
+// wire_codebuild.go). Still to wire: the registry's PackageSource and
+// PackagePublisher, and package events into HandlePackageEvent.
+func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events.Conn, builder engine.Builder, secrets engine.SecretResolver) (*engine.Engine, error) {
+	prefix := a.cfg.EventsPrefix
+	publish := func(ev engine.Event) {
+		body, err := json.Marshal(ev.Envelope)
+		if err != nil {
+			return
+		}
+		m := &nats.Msg{Subject: prefix + ".codepipeline." + strings.ReplaceAll(ev.Pipeline, ".", "_"), Data: body, Header: nats.Header{}}
+		m.Header.Set(nats.MsgIdHdr, ev.DedupID)
+		if err := nc.NC.PublishMsg(m); err != nil {
+			a.log.Warn("publishing a pipeline event", "pipeline", ev.Pipeline, "err", err)
+		}
+	}
+	e, err := engine.Open(ctx, engine.Options{
+		DBPath: a.cfg.Path("pipelines.db"), WorkDir: a.cfg.Path("pipeline-work"), Blobs: a.blobs, Log: a.log.With("component", "pipeline"),
+		Region: a.cfg.Region, Account: a.account, Events: publish,
+		Builder: builder, Secrets: secrets,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Start(ctx); err != nil {
+		e.Close()
+		return nil, err
+	}
+	authz := &access.Authorizer{
+		Account:          a.account,
+		IdentityPolicies: a.db.PrincipalPolicies,
+		ResourcePolicy:   func(context.Context, string, string) (string, error) { return "", nil }, // pipelines have none
+	}
+	api := &codepipeline.API{
+		Engine: e, Region: a.cfg.Region, Account: a.account,
+		Authorize: func(c echo.Context, action, resource string) error {
+			p, ok := server.CallerOf(c)
+			return authz.Check(c.Request().Context(), p, ok, action, resource, access.Scope{})
+		},
+		Caller: func(c echo.Context) string {
+			p, _ := server.CallerOf(c)
+			return p.ARN(a.account)
+		},
+	}
+	api.Register(srv)
+	return e, nil
+}

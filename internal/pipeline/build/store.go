@@ -1,0 +1,275 @@
+package build
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// store is builds.db: SQLite in WAL mode, synchronous=FULL, so a phase
+// transition written before the phase starts survives a crash.
+type store struct{ db *sql.DB }
+
+func openStore(ctx context.Context, path string) (*store, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("build: open %s: %w", path, err)
+	}
+	f.Close()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("build: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *store) close() error { return s.db.Close() }
+
+func (s *store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("build: migrations table: %w", err)
+	}
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("build: migration %s: bad name", e.Name())
+		}
+		body, err := fs.ReadFile(migrations, "migrations/"+e.Name())
+		if err != nil {
+			return err
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply %s: %w", e.Name(), err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("build: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("build: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("build: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *store) createProject(ctx context.Context, p Project) error {
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO projects(name, doc, created_ms, modified_ms) VALUES (?, ?, ?, ?)`,
+		p.Name, string(doc), p.Created.UnixMilli(), p.LastModified.UnixMilli())
+	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return errorf(ErrExists, "Project already exists: %s", p.Name)
+	}
+	return err
+}
+
+// updateProject applies fn to the stored project in one transaction.
+func (s *store) updateProject(ctx context.Context, name string, fn func(*Project) error) (Project, error) {
+	var p Project
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var doc string
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM projects WHERE name = ?`, name).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errorf(ErrNotFound, "Project cannot be found: %s", name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+			return err
+		}
+		if err := fn(&p); err != nil {
+			return err
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE projects SET doc = ?, modified_ms = ? WHERE name = ?`, string(b), p.LastModified.UnixMilli(), name)
+		return err
+	})
+	return p, err
+}
+
+func (s *store) deleteProject(ctx context.Context, name string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM projects WHERE name = ?`, name)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+func (s *store) project(ctx context.Context, name string) (Project, error) {
+	var doc string
+	err := s.db.QueryRowContext(ctx, `SELECT doc FROM projects WHERE name = ?`, name).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Project{}, errorf(ErrNotFound, "Project cannot be found: %s", name)
+	}
+	if err != nil {
+		return Project{}, err
+	}
+	var p Project
+	return p, json.Unmarshal([]byte(doc), &p)
+}
+
+func (s *store) projects(ctx context.Context) ([]Project, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM projects ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Project
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var p Project
+		if err := json.Unmarshal([]byte(doc), &p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// insertBuild numbers b (the project's next build number) and stores it.
+func (s *store) insertBuild(ctx context.Context, b *Build) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var last int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO counters(project, last) VALUES (?, 1)
+			ON CONFLICT(project) DO UPDATE SET last = last + 1 RETURNING last`, b.Project).Scan(&last)
+		if err != nil {
+			return err
+		}
+		b.Number = last
+		doc, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO builds(id, project, number, start_ms, complete, doc) VALUES (?, ?, ?, ?, ?, ?)`,
+			b.ID, b.Project, b.Number, b.StartTime.UnixMilli(), b.Complete, string(doc))
+		return err
+	})
+}
+
+// saveBuild writes the current state of b.
+func (s *store) saveBuild(ctx context.Context, b *Build) error {
+	doc, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE builds SET complete = ?, doc = ? WHERE id = ?`, b.Complete, string(doc), b.ID)
+	return err
+}
+
+func (s *store) build(ctx context.Context, id string) (Build, error) {
+	var doc string
+	err := s.db.QueryRowContext(ctx, `SELECT doc FROM builds WHERE id = ?`, id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Build{}, errorf(ErrNotFound, "Build cannot be found: %s", id)
+	}
+	if err != nil {
+		return Build{}, err
+	}
+	var b Build
+	return b, json.Unmarshal([]byte(doc), &b)
+}
+
+// buildIDs lists build ids, newest first unless ascending, of one project
+// or (project "") of all.
+func (s *store) buildIDs(ctx context.Context, project string, ascending bool) ([]string, error) {
+	order := "DESC"
+	if ascending {
+		order = "ASC"
+	}
+	q := `SELECT id FROM builds ORDER BY start_ms ` + order + `, number ` + order
+	args := []any{}
+	if project != "" {
+		q = `SELECT id FROM builds WHERE project = ? ORDER BY start_ms ` + order + `, number ` + order
+		args = append(args, project)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// incomplete returns the builds not marked complete.
+func (s *store) incomplete(ctx context.Context) ([]Build, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM builds WHERE complete = 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Build
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var b Build
+		if err := json.Unmarshal([]byte(doc), &b); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
