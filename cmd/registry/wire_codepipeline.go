@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/events"
@@ -27,8 +28,9 @@ import (
 //
 // CodeBuild actions run through builder and Commands actions' secrets
 // resolve through secrets (both from the build service,
-// wire_codebuild.go). Still to wire: the registry's PackageSource and
-// PackagePublisher, and package events into HandlePackageEvent.
+// wire_codebuild.go). CodeArtifact Source and Deploy actions use the
+// registry through registryPackages, and package events reach the engine
+// through a durable JetStream consumer (wire_packages.go).
 func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events.Conn, builder engine.Builder, secrets engine.SecretResolver) (*engine.Engine, error) {
 	prefix := a.cfg.EventsPrefix
 	publish := func(ev engine.Event) {
@@ -46,6 +48,7 @@ func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events
 		DBPath: a.cfg.Path("pipelines.db"), WorkDir: a.cfg.Path("pipeline-work"), Blobs: a.blobs, Log: a.log.With("component", "pipeline"),
 		Region: a.cfg.Region, Account: a.account, Events: publish,
 		Builder: builder, Secrets: secrets,
+		Packages: registryPackages{a.db, a.blobs}, Publisher: registryPackages{a.db, a.blobs},
 	})
 	if err != nil {
 		return nil, err
@@ -71,5 +74,16 @@ func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events
 		},
 	}
 	api.Register(srv)
+	js, err := jetstream.New(nc.NC)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	cc, err := deliverPackageEvents(ctx, js, prefix, e, a.log)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	go func() { <-ctx.Done(); cc.Stop() }()
 	return e, nil
 }
