@@ -56,6 +56,10 @@ type Config struct {
 	NPMMaxPublishBytes int64 `yaml:"npm_max_publish_bytes"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// NPMUpstream is the registry URL of the external connection
+	// public:npmjs. Empty means the registry npm's own configuration names
+	// on this machine, read at startup (DefaultNPMUpstream).
+	NPMUpstream string `yaml:"npm_upstream"`
 }
 
 // Blob configures the blob store.
@@ -213,6 +217,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout must be positive")
+	}
+	if c.NPMUpstream != "" {
+		u, err := url.Parse(c.NPMUpstream)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("npm_upstream %q: want an absolute http(s) URL", c.NPMUpstream)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,19 @@ func TestBaseURL(t *testing.T) {
 		if got := c.BaseURL(); got != tc.want {
 			t.Errorf("%+v: got %s", tc, got)
 		}
+	}
+}
+
+func TestDefaultNPMUpstreamFromEnvironment(t *testing.T) {
+	got, err := DefaultNPMUpstream(context.Background(), []string{"PATH=", "npm_config_registry=http://mirror.example.internal/npm/"})
+	if err != nil || got != "http://mirror.example.internal/npm/" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	c := Default()
+	if err := c.LoadEnv([]string{"REGISTRY_NPM_UPSTREAM=ftp://x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "npm_upstream") {
+		t.Fatalf("a non-http npm_upstream must be rejected: %v", err)
 	}
 }

@@ -48,6 +48,7 @@ var keys = map[string]key{
 		c.NPMMaxPublishBytes = n
 		return err
 	}},
+	"npm-upstream":     {"registry URL of the public:npmjs external connection (default: npm config get registry)", str(func(c *Config) *string { return &c.NPMUpstream })},
 	"shutdown-timeout": {"graceful shutdown bound", func(c *Config, v string) error { d, err := time.ParseDuration(v); c.ShutdownTimeout = d; return err }},
 }
 

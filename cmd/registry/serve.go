@@ -40,6 +40,9 @@ type app struct {
 	db      *sqlite.DB
 	blobs   blob.Store
 	account string
+	// npmUpstreams are the npm external connections' clients
+	// (wire_upstream.go), set before httpServer.
+	npmUpstreams map[string]npm.Upstream
 }
 
 func newLogger(c config.Config, w io.Writer) *slog.Logger {
@@ -147,6 +150,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
+	ups, err := a.startUpstreams(ctx) // external connections (wire_upstream.go)
+	if err != nil {
+		return err
+	}
+	defer ups.Close()
+	a.npmUpstreams = ups.npm
 	srv := a.httpServer(nc, base)
 	cb, err := a.wireCodeBuild(ctx, srv, base) // CodeBuild, SSM, Secrets Manager (wire_codebuild.go)
 	if err != nil {
@@ -246,7 +255,8 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 		return err
 	}
 	for _, f := range []formats.Format{
-		&npm.Format{Store: a.db, Blobs: a.blobs, BaseURL: base, MaxPublishBytes: a.cfg.NPMMaxPublishBytes, Authorize: authorizeFormat},
+		&npm.Format{Store: a.db, Blobs: a.blobs, BaseURL: base, MaxPublishBytes: a.cfg.NPMMaxPublishBytes, Authorize: authorizeFormat,
+			Chain: a.db, Upstreams: a.npmUpstreams},
 		&maven.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat},
 		&pypi.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat},
 	} {

@@ -76,3 +76,18 @@ func (d *DB) LatestVersions(ctx context.Context, dom, repo string, f domain.Form
 	}
 	return out, rows.Err()
 }
+
+// OriginControls returns a package's origin controls; ErrNotFound for an
+// unknown package.
+func (d *DB) OriginControls(ctx context.Context, dom, repo string, ref domain.PackageRef) (publish, upstream domain.Restriction, err error) {
+	err = d.db.QueryRowContext(ctx, `SELECT p.publish, p.upstream FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
+		WHERE d.name = ? AND r.name = ? AND p.format = ? AND p.namespace = ? AND p.name = ?`,
+		dom, repo, ref.Format, ref.Namespace, ref.Name).Scan(&publish, &upstream)
+	if err == sql.ErrNoRows {
+		return "", "", domain.NotFound("package", refString(ref))
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("sqlite: origin controls: %w", err)
+	}
+	return publish, upstream, nil
+}

@@ -31,8 +31,14 @@
 // downloadable. Packuments are rendered once per package state into
 // bytes (and gzip), cached, and served with strong ETags.
 //
+// With Format.Chain set, packuments are the merge of the repository's
+// search order (upstreams depth-first, then external connections through
+// internal/upstream clients) and tarballs missing from the repository are
+// found along it and retained or ingested; proxy.go draws the flow.
+//
 // Errors are returned as domain-kinded errors; the server renders them in
 // npm's {"error": "..."} shape. The package imports internal/domain,
-// internal/blob (the interface), internal/server and internal/formats; the
-// metadata store is reached through the Store interface defined here.
+// internal/blob (the interface), internal/server, internal/formats and
+// internal/upstream (its client types); the metadata store is reached
+// through the Store and Chain interfaces defined here.
 package npm

@@ -120,7 +120,9 @@ func newHarness(t testing.TB, opts ...func(*Format)) *harness {
 	h.ts = httptest.NewUnstartedServer(srv.Echo)
 	h.ts.Start()
 	t.Cleanup(h.ts.Close)
-	h.f = &Format{Store: db, Blobs: blobs, BaseURL: h.ts.URL, MaxPublishBytes: 1 << 20, Authorize: authorize}
+	// Chain is on, as cmd/registry wires it: a repository without upstreams
+	// must behave exactly as one served on its own.
+	h.f = &Format{Store: db, Blobs: blobs, BaseURL: h.ts.URL, MaxPublishBytes: 1 << 20, Authorize: authorize, Chain: db}
 	for _, o := range opts {
 		o(h.f)
 	}

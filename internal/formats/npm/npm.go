@@ -114,6 +114,14 @@ type Format struct {
 	// wrapping domain.ErrUnauthenticated (npm then shows a login hint); an
 	// unknown repository ErrNotFound.
 	Authorize func(c echo.Context, action string, ref *domain.PackageRef) error
+	// Chain, if set, makes packuments and tarballs resolve through each
+	// repository's upstreams and external connection (see proxy.go); nil
+	// serves every repository on its own.
+	Chain Chain
+	// Upstreams maps an external connection name ("public:npmjs") to the
+	// client of its registry; a connection without a client contributes
+	// nothing.
+	Upstreams map[string]Upstream
 
 	once    sync.Once
 	cache   *docCache

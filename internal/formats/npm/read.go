@@ -21,6 +21,9 @@ func (f *Format) prefix(rp repo) string {
 // document returns a rendering of the current state of a package, from
 // the cache when it has one for this state.
 func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rendered, error) {
+	if f.Chain != nil {
+		return f.mergedDocument(ctx, rp, n, fm)
+	}
 	ref := n.Ref()
 	stamp, err := f.Store.PackageStamp(ctx, rp.domain, rp.name, ref)
 	if err != nil {
@@ -111,6 +114,12 @@ func (f *Format) getTarball(c echo.Context, rp repo, rt route) error {
 		return domain.NotFound("tarball", rt.name.String()+"/-/"+rt.file)
 	}
 	a, v, err := f.Store.GetAsset(ctx, rp.domain, rp.name, rt.name.Ref(), version, assetName)
+	if domain.KindOf(err) == domain.ErrNotFound && f.Chain != nil {
+		served, err := f.proxyTarball(c, rp, rt, version)
+		if served || err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		if domain.KindOf(err) == domain.ErrNotFound {
 			return domain.NotFound("tarball", rt.name.String()+"/-/"+rt.file)
@@ -120,7 +129,14 @@ func (f *Format) getTarball(c echo.Context, rp repo, rt route) error {
 	if !v.Status.Downloadable() {
 		return domain.NotFound("tarball", rt.name.String()+"/-/"+rt.file)
 	}
-	rc, info, err := f.Blobs.Open(ctx, a.Hashes.SHA256)
+	return f.serveAsset(c, a, rt.file)
+}
+
+// serveAsset serves a stored tarball: files with http.ServeContent
+// (sendfile, Range, conditional requests, ETag = the sha256), other
+// readers streamed.
+func (f *Format) serveAsset(c echo.Context, a domain.Asset, name string) error {
+	rc, info, err := f.Blobs.Open(c.Request().Context(), a.Hashes.SHA256)
 	if err != nil {
 		return err
 	}
@@ -129,7 +145,7 @@ func (f *Format) getTarball(c echo.Context, rp repo, rt route) error {
 	h.Set("ETag", `"`+a.Hashes.SHA256+`"`)
 	h.Set(echo.HeaderContentType, "application/octet-stream")
 	if file, ok := rc.(*os.File); ok {
-		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), rt.file, info.ModTime, file)
+		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), name, info.ModTime, file)
 		return nil
 	}
 	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && (&rendered{etag: h.Get("ETag")}).matches(inm) {

@@ -1,0 +1,478 @@
+package npm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/upstream"
+)
+
+// Resolution through upstreams and external connections
+// (https://docs.aws.amazon.com/codeartifact/latest/ug/repo-upstream-behavior.html):
+//
+//	GET {name}                         GET {name}/-/{file}.tgz
+//	  │                                  │ in the asked repository? ─▶ serve
+//	  ▼                                  ▼
+//	Graph.SearchOrder(repo): hops      first hop (SearchOrder) with the version
+//	  internal hop: View                 internal hop ─▶ RetainVersion(RetainIn) ─▶ serve the blob
+//	  external hop: Client.Metadata      external hop ─▶ Client.Fetch (dist.integrity/shasum)
+//	  │                                                ─▶ stream to the client while committed
+//	merge: first hop with a version                    ─▶ IngestVersion(RetainIn), one transaction
+//	wins it; dist-tags: the more
+//	upstream hop wins; tarball URLs
+//	point at the asked repository
+//
+// A package whose origin controls block upstream in any internal hop
+// (every package published internally, or blocked in advance) hides the
+// external connection's versions of that name. The merged document is
+// cached under the stamps of every internal hop plus the upstream copy's
+// ETag and fetch time.
+
+// Chain is what resolving through upstreams needs of the metadata store.
+type Chain interface {
+	// Graph returns the upstream configuration of a domain.
+	Graph(ctx context.Context, dom string) (domain.Graph, error)
+	// OriginControls returns a package's origin controls; ErrNotFound for
+	// an unknown package.
+	OriginControls(ctx context.Context, dom, repo string, ref domain.PackageRef) (publish, upstream domain.Restriction, err error)
+	// RetainVersion copies a version (metadata only, same blobs, origin
+	// kept) from one repository into others; idempotent.
+	RetainVersion(ctx context.Context, dom, from string, ref domain.PackageRef, version string, into []string) error
+	// IngestVersion records a version fetched through an external
+	// connection in the given repositories; idempotent.
+	IngestVersion(ctx context.Context, in domain.IngestInput) error
+}
+
+// Upstream is an external registry as the npm protocol uses it
+// (*upstream.Client).
+type Upstream interface {
+	Metadata(ctx context.Context, key, rawURL string, opt upstream.MetaOptions) (upstream.Doc, error)
+	Fetch(ctx context.Context, key, rawURL string, want upstream.Integrity) (*upstream.Download, error)
+}
+
+// ingestTimeout bounds recording an ingested version after its bytes
+// were served; it runs detached from the request.
+const ingestTimeout = 2 * time.Minute
+
+// hopState is what one hop contributes to a merged packument.
+type hopState struct {
+	hop   domain.Hop
+	stamp string       // internal hop with the package
+	doc   upstream.Doc // external hop with a document
+}
+
+// chainState reads the hops of a repository's search order that know a
+// package. ok is false when none does.
+func (f *Format) chainState(ctx context.Context, rp repo, n Name) (hops []hopState, key string, ok bool, err error) {
+	g, err := f.Chain.Graph(ctx, rp.domain)
+	if err != nil {
+		return nil, "", false, err
+	}
+	ref := n.Ref()
+	blocked := false
+	var parts []string
+	order := g.SearchOrder(rp.name)
+	for _, h := range order {
+		if h.ExternalConnection != "" {
+			continue
+		}
+		stamp, err := f.Store.PackageStamp(ctx, rp.domain, h.Repository, ref)
+		if domain.KindOf(err) == domain.ErrNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, "", false, err
+		}
+		_, up, err := f.Chain.OriginControls(ctx, rp.domain, h.Repository, ref)
+		if err != nil {
+			return nil, "", false, err
+		}
+		if up == domain.Block {
+			blocked = true
+		}
+		hops = append(hops, hopState{hop: h, stamp: stamp})
+		parts = append(parts, h.Repository+"="+stamp)
+	}
+	if !blocked {
+		for _, h := range order {
+			if h.ExternalConnection == "" {
+				continue
+			}
+			doc, found, err := f.upstreamPackument(ctx, h.ExternalConnection, n)
+			if err != nil {
+				return nil, "", false, err
+			}
+			if !found {
+				continue
+			}
+			hops = append(hops, hopState{hop: h, doc: doc})
+			parts = append(parts, h.ExternalConnection+"="+doc.ETag+"@"+strconv.FormatInt(doc.FetchedAt.UnixNano(), 36))
+		}
+		sort.SliceStable(hops, func(i, j int) bool { return hopIndex(order, hops[i].hop) < hopIndex(order, hops[j].hop) })
+	}
+	return hops, strings.Join(parts, "|"), len(hops) > 0, nil
+}
+
+func hopIndex(order []domain.Hop, h domain.Hop) int {
+	for i, o := range order {
+		if o == h {
+			return i
+		}
+	}
+	return len(order)
+}
+
+// upstreamPackument returns the external connection's packument of a
+// package. found is false when the connection has no client, upstream
+// says the package does not exist, or upstream is unreachable with no
+// cached copy (retained versions are served all the same).
+func (f *Format) upstreamPackument(ctx context.Context, conn string, n Name) (upstream.Doc, bool, error) {
+	cl := f.Upstreams[conn]
+	if cl == nil {
+		return upstream.Doc{}, false, nil
+	}
+	doc, err := cl.Metadata(ctx, "packument/"+n.String(), n.escaped(), upstream.MetaOptions{Accept: ctFull})
+	switch {
+	case err == nil:
+		return doc, true, nil
+	case domain.KindOf(err) == domain.ErrNotFound, errors.Is(err, upstream.ErrUpstreamUnavailable):
+		return upstream.Doc{}, false, nil
+	}
+	return upstream.Doc{}, false, err
+}
+
+// mergedDocument renders the union of the versions visible along the
+// search order of rp.
+func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (*rendered, error) {
+	hops, key, ok, err := f.chainState(ctx, rp, n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, domain.NotFound("package", n.String())
+	}
+	// _rev is what npm sends back when it changes the package (deprecate,
+	// unpublish), checked against the asked repository's own state.
+	rev := docRev("0." + key)
+	if hops[0].hop == (domain.Hop{Repository: rp.name}) {
+		rev = docRev(hops[0].stamp)
+	}
+	k := docKey{domain: rp.domain, repo: rp.name, scope: n.Scope, pkg: n.Pkg, stamp: "chain:" + key, form: fm}
+	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+		f.renders.Add(1)
+		pv, readmes, err := f.mergeView(ctx, rp, n, hops)
+		if err != nil {
+			return nil, err
+		}
+		v, ok := visible(pv)
+		if !ok {
+			return nil, domain.NotFound("package", n.String())
+		}
+		switch fm {
+		case formAbbreviated:
+			return newRendered(renderAbbreviated(v, f.prefix(rp)), ctAbbreviated), nil
+		case formDistTags:
+			return newRendered(renderDistTags(v), ctFull), nil
+		}
+		readme, err := readmes(v.latest)
+		if err != nil {
+			return nil, err
+		}
+		return newRendered(renderFull(v, readme, f.prefix(rp), rev), ctFull), nil
+	})
+}
+
+// mergeView merges the hops into one package view: the first hop with a
+// version gives it; a tag set by a later (more upstream) hop replaces the
+// same tag of an earlier one (CodeArtifact's rule,
+// https://docs.aws.amazon.com/codeartifact/latest/ug/npm-tags.html). readme returns the readme of a version from
+// the hop that gave it.
+func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState) (domain.PackageView, func(string) (string, error), error) {
+	ref := n.Ref()
+	pv := domain.PackageView{Package: domain.Package{PackageRef: ref}, DistTags: map[string]string{}}
+	from := map[string]hopState{}
+	var upstreamReadme string
+	var hopTags []map[string]string
+	for _, h := range hops {
+		var versions []domain.VersionRecord
+		var tags map[string]string
+		if h.hop.ExternalConnection == "" {
+			view, err := f.Store.View(ctx, rp.domain, h.hop.Repository, ref)
+			if domain.KindOf(err) == domain.ErrNotFound {
+				continue
+			}
+			if err != nil {
+				return pv, nil, err
+			}
+			versions, tags = view.Versions, view.DistTags
+		} else {
+			up, err := parseUpstreamPackument(h.doc.Body, n, h.hop.ExternalConnection)
+			if err != nil {
+				continue // an unreadable upstream document contributes nothing
+			}
+			versions, tags, upstreamReadme = up.versions, up.tags, up.readme
+		}
+		for _, r := range versions {
+			if _, seen := from[r.Version]; seen {
+				continue
+			}
+			from[r.Version] = h
+			pv.Versions = append(pv.Versions, r)
+		}
+		hopTags = append(hopTags, tags)
+	}
+	// Tags: the more upstream hop wins a conflict, but only with a tag
+	// naming a version clients can see in the merged view.
+	listed := map[string]bool{}
+	for _, r := range pv.Versions {
+		listed[r.Version] = r.Status.Listed() && tarballAsset(r.Assets) != nil
+	}
+	for _, tags := range hopTags {
+		for t, v := range tags {
+			if listed[v] {
+				pv.DistTags[t] = v
+			}
+		}
+	}
+	sort.SliceStable(pv.Versions, func(i, j int) bool { return pv.Versions[i].PublishedAt.Before(pv.Versions[j].PublishedAt) })
+	readme := func(version string) (string, error) {
+		h, ok := from[version]
+		if !ok {
+			return "", nil
+		}
+		if h.hop.ExternalConnection != "" {
+			return upstreamReadme, nil
+		}
+		s, _, err := f.Store.Readme(ctx, rp.domain, h.hop.Repository, ref, version)
+		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
+			return "", err
+		}
+		return s, nil
+	}
+	return pv, readme, nil
+}
+
+// upstreamView is an upstream packument read as version records.
+type upstreamView struct {
+	versions []domain.VersionRecord
+	tags     map[string]string
+	readme   string
+	raw      map[string]json.RawMessage // version -> manifest as upstream sent it
+}
+
+// parseUpstreamPackument reads a full packument an external registry
+// sent: each version becomes a Published record whose tarball asset
+// carries the digests upstream declares (dist.integrity, dist.shasum).
+func parseUpstreamPackument(body []byte, n Name, conn string) (upstreamView, error) {
+	var doc struct {
+		DistTags map[string]string          `json:"dist-tags"`
+		Versions map[string]json.RawMessage `json:"versions"`
+		Time     map[string]json.RawMessage `json:"time"`
+		Readme   string                     `json:"readme"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return upstreamView{}, domain.Invalid("upstream packument of %s: %v", n, err)
+	}
+	up := upstreamView{tags: doc.DistTags, readme: doc.Readme, raw: doc.Versions}
+	for ver, raw := range doc.Versions {
+		m, err := parseManifest(raw)
+		if err != nil {
+			continue
+		}
+		hashes, ok := declaredHashes(m)
+		if !ok {
+			continue
+		}
+		var published time.Time
+		var ts string
+		if json.Unmarshal(doc.Time[ver], &ts) == nil {
+			published, _ = time.Parse(time.RFC3339Nano, ts)
+		}
+		r := domain.VersionRecord{}
+		r.PackageRef = n.Ref()
+		r.Version = ver
+		r.Status = domain.StatusPublished
+		r.Summary = m.str("description")
+		r.PublishedAt = published
+		r.UpdatedAt = published.UnixMilli()
+		r.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: conn}
+		r.Metadata = m.stored(n, ver, "")
+		r.Assets = []domain.Asset{{Name: assetName, Hashes: hashes}}
+		up.versions = append(up.versions, r)
+	}
+	return up, nil
+}
+
+// declaredHashes returns the digests a manifest's dist declares (sha512
+// from dist.integrity, sha1 from dist.shasum), as hex; ok is false when
+// it declares none that can be checked.
+func declaredHashes(m manifest) (domain.Hashes, bool) {
+	var dist struct {
+		Integrity string `json:"integrity"`
+		Shasum    string `json:"shasum"`
+		Tarball   string `json:"tarball"`
+	}
+	if json.Unmarshal(m["dist"], &dist) != nil || dist.Tarball == "" {
+		return domain.Hashes{}, false
+	}
+	var h domain.Hashes
+	if in, err := upstream.ParseSRI(dist.Integrity); err == nil {
+		h.SHA512, h.SHA1, h.SHA256 = in.SHA512, in.SHA1, in.SHA256
+	}
+	if h.SHA1 == "" && (upstream.Integrity{SHA1: dist.Shasum}).Validate() == nil {
+		h.SHA1 = strings.ToLower(dist.Shasum)
+	}
+	return h, h.SHA512 != "" || h.SHA1 != "" || h.SHA256 != ""
+}
+
+// proxyTarball serves a version the asked repository does not hold: from
+// the first hop of its search order that has it, recording it where
+// domain.RetainIn says. ok is false when no hop has it.
+func (f *Format) proxyTarball(c echo.Context, rp repo, rt route, version string) (bool, error) {
+	ctx := c.Request().Context()
+	g, err := f.Chain.Graph(ctx, rp.domain)
+	if err != nil {
+		return false, err
+	}
+	ref := rt.name.Ref()
+	blocked := false
+	order := g.SearchOrder(rp.name)
+	for _, h := range order {
+		if h.ExternalConnection != "" {
+			continue
+		}
+		_, up, err := f.Chain.OriginControls(ctx, rp.domain, h.Repository, ref)
+		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
+			return false, err
+		}
+		if up == domain.Block {
+			blocked = true
+		}
+	}
+	for _, h := range order {
+		if h.ExternalConnection == "" {
+			if h.Repository == rp.name {
+				continue
+			}
+			a, v, err := f.Store.GetAsset(ctx, rp.domain, h.Repository, ref, version, assetName)
+			if domain.KindOf(err) == domain.ErrNotFound || err == nil && !v.Status.Downloadable() {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			if err := f.Chain.RetainVersion(ctx, rp.domain, h.Repository, ref, version, domain.RetainIn(rp.name, h)); err != nil {
+				return false, err
+			}
+			return true, f.serveAsset(c, a, rt.file)
+		}
+		if blocked {
+			continue
+		}
+		served, err := f.ingestTarball(c, rp, rt, h, version)
+		if served || err != nil {
+			return served, err
+		}
+	}
+	return false, nil
+}
+
+// ingestTarball fetches a version's tarball through an external
+// connection, streams it to the client while it is committed to the blob
+// store, then records the version in the repositories domain.RetainIn
+// names. served is false when upstream does not have the version.
+func (f *Format) ingestTarball(c echo.Context, rp repo, rt route, h domain.Hop, version string) (served bool, err error) {
+	ctx := c.Request().Context()
+	n := rt.name
+	doc, found, err := f.upstreamPackument(ctx, h.ExternalConnection, n)
+	if err != nil || !found {
+		return false, err
+	}
+	up, err := parseUpstreamPackument(doc.Body, n, h.ExternalConnection)
+	if err != nil {
+		return false, err
+	}
+	raw, ok := up.raw[version]
+	if !ok {
+		return false, nil
+	}
+	m, err := parseManifest(raw)
+	if err != nil {
+		return false, err
+	}
+	hashes, ok := declaredHashes(m)
+	if !ok {
+		return false, domain.Invalid("upstream manifest of %s@%s declares no tarball digest", n, version)
+	}
+	var dist struct {
+		Tarball string `json:"tarball"`
+	}
+	json.Unmarshal(m["dist"], &dist)
+	want := upstream.Integrity{SHA256: hashes.SHA256, SHA1: hashes.SHA1, SHA512: hashes.SHA512}
+	d, err := f.Upstreams[h.ExternalConnection].Fetch(ctx, "tarball/"+n.String()+"/"+version, dist.Tarball, want)
+	if domain.KindOf(err) == domain.ErrNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	hd := c.Response().Header()
+	hd.Set(echo.HeaderContentType, "application/octet-stream")
+	if d.Size() >= 0 {
+		hd.Set("Content-Length", strconv.FormatInt(d.Size(), 10))
+	}
+	c.Response().WriteHeader(http.StatusOK)
+	var copyErr error
+	if c.Request().Method != http.MethodHead {
+		_, copyErr = io.Copy(c.Response(), d)
+	}
+	// Record the version whatever happened to this client: the fill goes
+	// on without it.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ingestTimeout)
+	defer cancel()
+	put, err := d.Wait(wctx)
+	if err != nil {
+		return true, errors.Join(copyErr, err)
+	}
+	var published time.Time
+	if p := up.publishedAt(version); !p.IsZero() {
+		published = p
+	}
+	in := domain.IngestInput{
+		Domain:             rp.domain,
+		Repositories:       domain.RetainIn(rp.name, h),
+		Ref:                n.Ref(),
+		Version:            version,
+		ExternalConnection: h.ExternalConnection,
+		Meta:               m.meta(""),
+		Assets:             []domain.Asset{{Name: assetName, Size: put.Size, Hashes: put.Hashes}},
+		Dependencies:       m.dependencies(),
+		PublishedAt:        published,
+	}
+	in.Meta.Metadata = m.stored(n, version, "")
+	if err := f.Chain.IngestVersion(wctx, in); err != nil {
+		return true, errors.Join(copyErr, err)
+	}
+	return true, copyErr
+}
+
+// publishedAt returns when upstream says a version was published.
+func (up upstreamView) publishedAt(version string) time.Time {
+	for _, r := range up.versions {
+		if r.Version == version {
+			return r.PublishedAt
+		}
+	}
+	return time.Time{}
+}
