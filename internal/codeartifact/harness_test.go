@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,11 +254,11 @@ type params map[string]any
 func build(tb testing.TB, op string, in params) request {
 	tb.Helper()
 	m := model(tb)
-	o := m.op(tb, op)
+	o := modelOp(tb, op)
 	r := request{op: op, method: o.HTTP.Method, path: o.HTTP.RequestURI, query: url.Values{}, header: http.Header{}}
 	shape := m.Shapes[o.Input.Shape]
 	jsonBody := map[string]any{}
-	for _, name := range sortedKeys(in) {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		mem, ok := shape.Members[name]
 		if !ok {
@@ -319,7 +321,7 @@ func (r *response) ok(tb testing.TB) map[string]any {
 		tb.Fatalf("%s: status %d, want 200: %s", r.op, r.status, r.body)
 	}
 	m := model(tb)
-	out := m.Shapes[m.op(tb, r.op).Output.Shape]
+	out := m.Shapes[modelOp(tb, r.op).Output.Shape]
 	for name, mem := range out.Members {
 		if mem.Location == "header" && r.header.Get(mem.LocationName) == "" {
 			tb.Errorf("%s: output header %s (%s) is missing", r.op, mem.LocationName, name)
@@ -335,10 +337,8 @@ func (r *response) ok(tb testing.TB) map[string]any {
 	if err != nil {
 		tb.Fatalf("%s: response is not JSON: %v: %s", r.op, err, r.body)
 	}
-	var problems []string
-	m.check(r.op, v, m.op(tb, r.op).Output.Shape, &problems)
-	for _, p := range problems {
-		tb.Errorf("%s", p)
+	for _, p := range problems(m.CheckOutput(r.op, v)) {
+		tb.Errorf("%s: %s", r.op, p)
 	}
 	obj, _ := v.(map[string]any)
 	return obj
@@ -370,30 +370,16 @@ func (r *response) fail(tb testing.TB, status int, code string) map[string]any {
 	}
 	m := model(tb)
 	if s, ok := m.Shapes[code]; ok && s.Exception {
-		var problems []string
-		m.check(code, v, code, &problems)
-		for _, p := range problems {
-			tb.Errorf("%s", p)
+		for _, p := range problems(m.CheckError(r.op, code, v)) {
+			tb.Errorf("%s: %s", r.op, p)
 		}
 		if s.Error.HTTPStatusCode != status && status != http.StatusRequestEntityTooLarge {
 			tb.Errorf("%s: botocore gives %s status %d, not %d", r.op, code, s.Error.HTTPStatusCode, status)
-		}
-		if r.op != "" && !declares(m.op(tb, r.op), code) {
-			tb.Errorf("%s: botocore does not declare %s for this operation", r.op, code)
 		}
 	} else if _, ok := obj["message"]; !ok || len(obj) != 1 {
 		tb.Errorf("%s: %s body should be exactly {\"message\"}: %s", r.op, code, r.body)
 	}
 	return obj
-}
-
-func declares(op modelOp, code string) bool {
-	for _, e := range op.Errors {
-		if e.Shape == code {
-			return true
-		}
-	}
-	return false
 }
 
 // get walks a decoded JSON value by object keys and array indexes.

@@ -50,13 +50,13 @@ func newAPI(t *testing.T) *apiHarness {
 func (h *apiHarness) call(service, op string, in any) (int, map[string]any) {
 	h.t.Helper()
 	m := model(h.t, service)
-	mop := m.op(h.t, op)
+	if _, err := m.Operation(op); err != nil {
+		h.t.Fatal(err)
+	}
 	body, _ := json.Marshal(in)
 	if v, err := decodeJSON(body); err == nil {
-		var problems []string
-		m.check(op+" input", v, mop.Input.Shape, &problems)
-		if len(problems) > 0 {
-			h.t.Fatalf("the test sends an input botocore would not: %v", problems)
+		if err := m.CheckInput(op, v); err != nil {
+			h.t.Fatalf("the test sends an input botocore would not: %v", err)
 		}
 	}
 	path, prefix := "/ssm", SSMTargetPrefix
@@ -78,15 +78,17 @@ func (h *apiHarness) call(service, op string, in any) (int, map[string]any) {
 	var problems []string
 	obj, _ := v.(map[string]any)
 	if resp.StatusCode == http.StatusOK {
-		m.check(op, v, mop.Output.Shape, &problems)
+		if err := m.CheckOutput(op, v); err != nil {
+			problems = append(problems, err.Error())
+		}
 	} else {
 		code, _ := obj["__type"].(string)
-		modelled := code == "AccessDeniedException" || code == "ValidationException" || code == "SerializationException"
-		for _, e := range mop.Errors {
-			modelled = modelled || e.Shape == code
+		generic := code == "AccessDeniedException" || code == "ValidationException" || code == "SerializationException"
+		if err := m.CheckError(op, code, obj); !generic && err != nil {
+			problems = append(problems, op+" returned "+code+", which its model does not list: "+err.Error())
 		}
-		if !modelled || resp.Header.Get("x-amzn-ErrorType") != code {
-			problems = append(problems, op+" returned "+code+", which its model does not list")
+		if resp.Header.Get("x-amzn-ErrorType") != code {
+			problems = append(problems, op+" returned "+code+" with x-amzn-ErrorType "+resp.Header.Get("x-amzn-ErrorType"))
 		}
 	}
 	if len(problems) > 0 {

@@ -5,14 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+	"github.com/artifactd/registry/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -49,66 +44,19 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(o.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	db, err := sqlitedb.Open(ctx, o.Path, migrations, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("secrets: open %s: %w", o.Path, err)
+		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	f.Close()
-	dsn := "file:" + o.Path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("secrets: open %s: %w", o.Path, err)
-	}
-	db.SetMaxOpenConns(4)
 	s := &Store{db: db, seal: seal, region: o.Region, account: o.Account, now: o.Now}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
-
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("secrets: migrations table: %w", err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("secrets: migration %s: bad name", e.Name())
-		}
-		body, err := fs.ReadFile(migrations, "migrations/"+e.Name())
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil || n > 0 {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply %s: %w", e.Name(), err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("secrets: migrate: %w", err)
-		}
-	}
-	return nil
-}
 
 // tx runs fn in a write transaction, committing if it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {

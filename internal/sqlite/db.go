@@ -12,14 +12,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+	"github.com/artifactd/registry/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -37,32 +32,19 @@ type DB struct {
 // Open opens (creating if needed) the database at path and applies pending
 // migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	// The database holds access key secrets: create it private; SQLite gives
-	// its -wal and -shm files the same mode.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// The database holds access key secrets: sqlitedb creates it private.
+	// Migrations run in plain transactions, without event processing.
+	sdb, err := sqlitedb.Open(ctx, path, migrations, "migrations", sqlitedb.MaxOpenConns(8))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	f.Close()
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
-	sdb, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	sdb.SetMaxOpenConns(8)
-	d := &DB{db: sdb, eventsCh: make(chan struct{}, 1)}
-	if err := d.migrate(ctx); err != nil {
-		sdb.Close()
-		return nil, err
-	}
-	ro, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_foreign_keys=on&_txlock=deferred&_query_only=true")
+	ro, err := sqlitedb.OpenReadOnly(path)
 	if err != nil {
 		sdb.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	ro.SetMaxOpenConns(16)
-	d.ro = ro
-	return d, nil
+	return &DB{db: sdb, ro: ro, eventsCh: make(chan struct{}, 1)}, nil
 }
 
 // Close closes the database.
@@ -77,45 +59,6 @@ func (d *DB) Close() error {
 // SQL exposes the handle for packages of this module's tests and tools
 // (fsck); callers outside must not write through it.
 func (d *DB) SQL() *sql.DB { return d.db }
-
-func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrations table: %w", err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: bad name", e.Name())
-		}
-		body, err := fs.ReadFile(migrations, "migrations/"+e.Name())
-		if err != nil {
-			return err
-		}
-		err = d.rawTx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply %s: %w", e.Name(), err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, now())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-	}
-	return nil
-}
 
 // tx runs fn in a write transaction, committing if it returns nil. The
 // package-version changes fn made become outbox events in the same
@@ -136,8 +79,7 @@ func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return err
 }
 
-// rawTx runs fn in a write transaction without event processing (for
-// migrations).
+// rawTx runs fn in a write transaction without event processing.
 func (d *DB) rawTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {

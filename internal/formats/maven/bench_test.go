@@ -39,7 +39,7 @@ func BenchmarkRenderMetadata(b *testing.B) {
 	var size int
 	for b.Loop() {
 		l, _ := listArtifact("com.acme", "lib", versions)
-		size = len(newRendered(l.render(), l.Updated).body)
+		size = len(newMetadataDoc(l.render(), l.Updated).body)
 	}
 	b.ReportMetric(float64(size), "bytes/doc")
 }

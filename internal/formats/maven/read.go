@@ -45,7 +45,7 @@ func (f *Format) get(c echo.Context, rp repository, raw string) error {
 
 // metadata returns the rendered metadata document a path names, from the
 // cache when it holds one for the package's current state.
-func (f *Format) metadata(ctx context.Context, rp repository, p Path) (*rendered, error) {
+func (f *Format) metadata(ctx context.Context, rp repository, p Path) (*metadataDoc, error) {
 	ref := p.Ref()
 	where := p.Coordinates() + " " + MetadataFile
 	if p.Kind == KindSnapshotMetadata {
@@ -64,7 +64,7 @@ func (f *Format) metadata(ctx context.Context, rp repository, p Path) (*rendered
 		dir = p.Dir
 	}
 	k := docKey{domain: rp.domain, repo: rp.name, groupID: p.GroupID, artifactID: p.ArtifactID, dir: dir, stamp: stamp}
-	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+	return f.cache.Get(ctx, k, func(ctx context.Context) (*metadataDoc, error) {
 		f.renders.Add(1)
 		pv, err := f.Store.View(ctx, rp.domain, rp.name, ref)
 		if domain.KindOf(err) == domain.ErrNotFound {
@@ -78,13 +78,13 @@ func (f *Format) metadata(ctx context.Context, rp repository, p Path) (*rendered
 			if !ok {
 				return nil, notFound()
 			}
-			return newRendered(l.render(), l.Updated), nil
+			return newMetadataDoc(l.render(), l.Updated), nil
 		}
 		l, ok := listSnapshot(p.GroupID, p.ArtifactID, dir, pv.Versions)
 		if !ok {
 			return nil, notFound()
 		}
-		return newRendered(l.render(), l.Updated), nil
+		return newMetadataDoc(l.render(), l.Updated), nil
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 )
 
 // manyVersions returns a view of a package with n Published versions, each
@@ -68,11 +69,11 @@ func BenchmarkRenderPackument(b *testing.B) {
 	})
 	b.Run("full+gzip", func(b *testing.B) {
 		b.ReportAllocs()
-		var d *rendered
+		var d *rendered.Doc
 		for i := 0; i < b.N; i++ {
-			d = newRendered(renderFull(v, "# readme", prefix, "1-abc"), ctFull)
+			d = rendered.NewDoc(renderFull(v, "# readme", prefix, "1-abc"))
 		}
-		b.ReportMetric(float64(len(d.gz)), "gzbytes/doc")
+		b.ReportMetric(float64(len(d.Gzipped())), "gzbytes/doc")
 	})
 }
 

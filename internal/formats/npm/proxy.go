@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 	"github.com/artifactd/registry/internal/upstream"
 )
 
@@ -153,7 +154,7 @@ func (f *Format) upstreamPackument(ctx context.Context, conn string, n Name) (up
 
 // mergedDocument renders the union of the versions visible along the
 // search order of rp.
-func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (*rendered, error) {
+func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (*rendered.Doc, error) {
 	hops, key, ok, err := f.chainState(ctx, rp, n)
 	if err != nil {
 		return nil, err
@@ -168,7 +169,7 @@ func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (
 		rev = docRev(hops[0].stamp)
 	}
 	k := docKey{domain: rp.domain, repo: rp.name, scope: n.Scope, pkg: n.Pkg, stamp: "chain:" + key, form: fm}
-	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+	return f.cache.Get(ctx, k, func(ctx context.Context) (*rendered.Doc, error) {
 		f.renders.Add(1)
 		pv, readmes, err := f.mergeView(ctx, rp, n, hops)
 		if err != nil {
@@ -180,15 +181,15 @@ func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (
 		}
 		switch fm {
 		case formAbbreviated:
-			return newRendered(renderAbbreviated(v, f.prefix(rp)), ctAbbreviated), nil
+			return rendered.NewDoc(renderAbbreviated(v, f.prefix(rp))), nil
 		case formDistTags:
-			return newRendered(renderDistTags(v), ctFull), nil
+			return rendered.NewDoc(renderDistTags(v)), nil
 		}
 		readme, err := readmes(v.latest)
 		if err != nil {
 			return nil, err
 		}
-		return newRendered(renderFull(v, readme, f.prefix(rp), rev), ctFull), nil
+		return rendered.NewDoc(renderFull(v, readme, f.prefix(rp), rev)), nil
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 )
 
 // prefix returns the repository endpoint tarball URLs start with.
@@ -20,7 +21,7 @@ func (f *Format) prefix(rp repo) string {
 
 // document returns a rendering of the current state of a package, from
 // the cache when it has one for this state.
-func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rendered, error) {
+func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rendered.Doc, error) {
 	if f.Chain != nil {
 		return f.mergedDocument(ctx, rp, n, fm)
 	}
@@ -30,7 +31,7 @@ func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rende
 		return nil, notFoundPackage(err, n)
 	}
 	k := docKey{domain: rp.domain, repo: rp.name, scope: n.Scope, pkg: n.Pkg, stamp: stamp, form: fm}
-	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+	return f.cache.Get(ctx, k, func(ctx context.Context) (*rendered.Doc, error) {
 		f.renders.Add(1)
 		pv, err := f.Store.View(ctx, rp.domain, rp.name, ref)
 		if err != nil {
@@ -42,15 +43,15 @@ func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rende
 		}
 		switch fm {
 		case formAbbreviated:
-			return newRendered(renderAbbreviated(v, f.prefix(rp)), ctAbbreviated), nil
+			return rendered.NewDoc(renderAbbreviated(v, f.prefix(rp))), nil
 		case formDistTags:
-			return newRendered(renderDistTags(v), ctFull), nil
+			return rendered.NewDoc(renderDistTags(v)), nil
 		}
 		readme, _, err := f.Store.Readme(ctx, rp.domain, rp.name, ref, v.latest)
 		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
 			return nil, err
 		}
-		return newRendered(renderFull(v, readme, f.prefix(rp), docRev(stamp)), ctFull), nil
+		return rendered.NewDoc(renderFull(v, readme, f.prefix(rp), docRev(stamp))), nil
 	})
 }
 
@@ -86,7 +87,7 @@ func (f *Format) getPackument(c echo.Context, rp repo, n Name) error {
 	if err != nil {
 		return err
 	}
-	return d.serve(c)
+	return serveDoc(c, d, fm)
 }
 
 func (f *Format) getDistTags(c echo.Context, rp repo, n Name) error {
@@ -97,7 +98,7 @@ func (f *Format) getDistTags(c echo.Context, rp repo, n Name) error {
 	if err != nil {
 		return err
 	}
-	return d.serve(c)
+	return serveDoc(c, d, formDistTags)
 }
 
 // getTarball serves a version's tarball: Published and Unlisted versions
@@ -148,7 +149,7 @@ func (f *Format) serveAsset(c echo.Context, a domain.Asset, name string) error {
 		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), name, info.ModTime, file)
 		return nil
 	}
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && (&rendered{etag: h.Get("ETag")}).matches(inm) {
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && rendered.Matches(inm, h.Get("ETag")) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))

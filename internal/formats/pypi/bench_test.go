@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 )
 
 // Benchmarks for the targets: a project of 500 versions with ten
@@ -66,8 +67,8 @@ func BenchmarkRenderProject(b *testing.B) {
 				if form == "json" {
 					body = p.json()
 				}
-				d := newRendered(body)
-				size, gz = len(d.body), len(d.gz)
+				d := rendered.NewDoc(body)
+				size, gz = len(d.Body()), len(d.Gzipped())
 			}
 			b.ReportMetric(float64(size), "bytes")
 			b.ReportMetric(float64(gz), "gzbytes")
@@ -132,7 +133,7 @@ func BenchmarkServeProject(b *testing.B) {
 	b.Run("miss", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			h.f.cache.lru.Purge()
+			h.f.cache.Purge()
 			h.serveLocal(b, h.pageRequest(ctJSON, ""))
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 )
 
 // acceptable returns the representation the request asks for, or the 406
@@ -41,7 +42,7 @@ func (f *Format) getIndex(c echo.Context, rp repo) error {
 	if m.isJSON() {
 		body = rootJSON(names)
 	}
-	return newRendered(body).serve(c, m)
+	return servePage(c, rendered.NewDoc(body), m)
 }
 
 // getProject serves /simple/{project}/ from the page cache.
@@ -57,19 +58,19 @@ func (f *Format) getProject(c echo.Context, rp repo, name string) error {
 	if err != nil {
 		return err
 	}
-	return d.serve(c, m)
+	return servePage(c, d, m)
 }
 
 // page returns a rendering of the current state of a project, from the
 // cache when it has one for this state.
-func (f *Format) page(ctx context.Context, rp repo, name string, asJSON bool) (*rendered, error) {
+func (f *Format) page(ctx context.Context, rp repo, name string, asJSON bool) (*rendered.Doc, error) {
 	r := ref(name)
 	stamp, err := f.Store.PackageStamp(ctx, rp.domain, rp.name, r)
 	if err != nil {
 		return nil, notFoundProject(err, name)
 	}
 	k := pageKey{domain: rp.domain, repo: rp.name, project: r.Name, stamp: stamp, json: asJSON}
-	return f.cache.get(ctx, k, func(ctx context.Context) (*rendered, error) {
+	return f.cache.Get(ctx, k, func(ctx context.Context) (*rendered.Doc, error) {
 		f.renders.Add(1)
 		pv, err := f.Store.View(ctx, rp.domain, rp.name, r)
 		if err != nil {
@@ -80,9 +81,9 @@ func (f *Format) page(ctx context.Context, rp repo, name string, asJSON bool) (*
 			return nil, domain.NotFound("package", r.Name)
 		}
 		if asJSON {
-			return newRendered(p.json()), nil
+			return rendered.NewDoc(p.json()), nil
 		}
-		return newRendered(p.html()), nil
+		return rendered.NewDoc(p.html()), nil
 	})
 }
 
@@ -126,7 +127,7 @@ func (f *Format) getFile(c echo.Context, rp repo, rt route) error {
 		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), rt.file, info.ModTime, file)
 		return nil
 	}
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && matchesETag(inm, h.Get("ETag")) {
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && rendered.Matches(inm, h.Get("ETag")) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))

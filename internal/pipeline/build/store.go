@@ -7,14 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
-	"strconv"
 	"strings"
-	"time"
 
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+	"github.com/artifactd/registry/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -25,61 +20,14 @@ var migrations embed.FS
 type store struct{ db *sql.DB }
 
 func openStore(ctx context.Context, path string) (*store, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	db, err := sqlitedb.Open(ctx, path, migrations, "migrations", sqlitedb.ForeignKeys(false))
 	if err != nil {
-		return nil, fmt.Errorf("build: open %s: %w", path, err)
+		return nil, fmt.Errorf("build: %w", err)
 	}
-	f.Close()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("build: open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(4)
-	s := &store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return &store{db: db}, nil
 }
 
 func (s *store) close() error { return s.db.Close() }
-
-func (s *store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("build: migrations table: %w", err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("build: migration %s: bad name", e.Name())
-		}
-		body, err := fs.ReadFile(migrations, "migrations/"+e.Name())
-		if err != nil {
-			return err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil || n > 0 {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply %s: %w", e.Name(), err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("build: migrate: %w", err)
-		}
-	}
-	return nil
-}
 
 func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)

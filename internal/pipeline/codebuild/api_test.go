@@ -72,13 +72,13 @@ func (h *apiHarness) authorize(c echo.Context, action, resource string) error {
 func (h *apiHarness) call(op string, in any) (int, map[string]any) {
 	h.t.Helper()
 	m := model(h.t)
-	mop := m.op(h.t, op)
+	if _, err := m.Operation(op); err != nil {
+		h.t.Fatal(err)
+	}
 	body, _ := json.Marshal(in)
 	if v, err := decodeJSON(body); err == nil && in != nil {
-		var problems []string
-		m.check(op+" input", v, mop.Input.Shape, &problems)
-		if len(problems) > 0 {
-			h.t.Fatalf("the test sends an input botocore would not: %v", problems)
+		if err := m.CheckInput(op, v); err != nil {
+			h.t.Fatalf("the test sends an input botocore would not: %v", err)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, h.ts.URL+"/codebuild", bytes.NewReader(body))
@@ -96,8 +96,8 @@ func (h *apiHarness) call(op string, in any) (int, map[string]any) {
 	}
 	var problems []string
 	if resp.StatusCode == http.StatusOK {
-		if mop.Output != nil {
-			m.check(op, v, mop.Output.Shape, &problems)
+		if err := m.CheckOutput(op, v); err != nil {
+			problems = append(problems, err.Error())
 		}
 	} else {
 		obj, _ := v.(map[string]any)
@@ -105,12 +105,9 @@ func (h *apiHarness) call(op string, in any) (int, map[string]any) {
 		if resp.Header.Get("x-amzn-ErrorType") != code || obj["message"] == nil {
 			problems = append(problems, "error without __type/x-amzn-ErrorType/message: "+string(raw))
 		}
-		modelled := code == "AccessDeniedException" || code == "SerializationException" || code == "UnknownOperationException"
-		for _, e := range mop.Errors {
-			modelled = modelled || e.Shape == code
-		}
-		if !modelled {
-			problems = append(problems, op+" cannot return "+code+" in the model")
+		generic := code == "AccessDeniedException" || code == "SerializationException" || code == "UnknownOperationException"
+		if err := m.CheckError(op, code, v); !generic && err != nil {
+			problems = append(problems, op+" cannot return "+code+" in the model: "+err.Error())
 		}
 	}
 	if len(problems) > 0 {

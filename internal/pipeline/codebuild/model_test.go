@@ -3,100 +3,25 @@ package codebuild
 // The wire contract: botocore's model of CodeBuild, copied verbatim into
 // testdata/codebuild-2016-10-06.json.gz from botocore 1.43.11
 // (botocore/data/codebuild/2016-10-06/service-2.json.gz, the file the aws
-// CLI on these machines uses). The checker is the one of
-// internal/codeartifact's model_test.go: every request the tests send is
-// checked against the input shape and every response against the output
-// or error shape:
-//
-//	structure  JSON object; only modelled members, required ones present
-//	list, map  JSON array / object; members, keys and values checked
-//	string     JSON string; enum, length (in characters) and the pattern,
-//	           anchored, when it compiles in RE2
-//	timestamp  JSON number of epoch seconds (JSON 1.1's default)
-//	integer    JSON number without a fraction; boolean a JSON bool
-//
-// A JSON null counts as an absent member.
+// CLI on these machines uses). Every request the tests send is checked
+// against the input shape and every response against the output shape or
+// the operation's errors, with internal/awsmodel, whose package comment
+// gives the rules.
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/json"
-	"fmt"
-	"os"
-	"regexp"
-	"sort"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf8"
+
+	"github.com/artifactd/registry/internal/awsmodel"
 )
 
 const modelFile = "testdata/codebuild-2016-10-06.json.gz"
 
-type awsModel struct {
-	Operations map[string]modelOp     `json:"operations"`
-	Shapes     map[string]*modelShape `json:"shapes"`
-}
+var loadModel = sync.OnceValues(func() (*awsmodel.Model, error) { return awsmodel.Load(modelFile) })
 
-type modelOp struct {
-	HTTP struct {
-		Method     string `json:"method"`
-		RequestURI string `json:"requestUri"`
-	} `json:"http"`
-	Input  *modelRef  `json:"input"`
-	Output *modelRef  `json:"output"`
-	Errors []modelRef `json:"errors"`
-}
-
-type modelRef struct {
-	Shape        string `json:"shape"`
-	Location     string `json:"location"`
-	LocationName string `json:"locationName"`
-}
-
-type modelShape struct {
-	Type      string              `json:"type"`
-	Members   map[string]modelRef `json:"members"`
-	Member    *modelRef           `json:"member"`
-	Key       *modelRef           `json:"key"`
-	Value     *modelRef           `json:"value"`
-	Enum      []string            `json:"enum"`
-	Required  []string            `json:"required"`
-	Payload   string              `json:"payload"`
-	Pattern   string              `json:"pattern"`
-	Min       *float64            `json:"min"`
-	Max       *float64            `json:"max"`
-	Exception bool                `json:"exception"`
-	Error     *struct {
-		HTTPStatusCode int `json:"httpStatusCode"`
-	} `json:"error"`
-
-	re *regexp.Regexp // anchored Pattern, nil if none or not RE2
-}
-
-var loadModel = sync.OnceValues(func() (*awsModel, error) {
-	f, err := os.Open(modelFile)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return nil, err
-	}
-	var m awsModel
-	if err := json.NewDecoder(zr).Decode(&m); err != nil {
-		return nil, err
-	}
-	for _, s := range m.Shapes {
-		if s.Pattern != "" {
-			s.re, _ = regexp.Compile(`^(?:` + s.Pattern + `)$`)
-		}
-	}
-	return &m, nil
-})
-
-func model(tb testing.TB) *awsModel {
+func model(tb testing.TB) *awsmodel.Model {
 	tb.Helper()
 	m, err := loadModel()
 	if err != nil {
@@ -105,146 +30,52 @@ func model(tb testing.TB) *awsModel {
 	return m
 }
 
-func (m *awsModel) op(tb testing.TB, name string) modelOp {
-	tb.Helper()
-	op, ok := m.Operations[name]
-	if !ok {
-		tb.Fatalf("botocore has no operation %s", name)
-	}
-	return op
-}
+// decodeJSON decodes b keeping numbers exact, as the checks expect.
+func decodeJSON(b []byte) (any, error) { return awsmodel.DecodeJSON(b) }
 
-// check appends to problems every way v (decoded with UseNumber) departs
-// from the shape named shape; at is the JSON path for messages.
-func (m *awsModel) check(at string, v any, shape string, problems *[]string) {
-	bad := func(format string, args ...any) {
-		*problems = append(*problems, at+": "+fmt.Sprintf(format, args...))
-	}
-	s := m.Shapes[shape]
-	if s == nil {
-		bad("no shape %s in the model", shape)
-		return
-	}
-	switch s.Type {
-	case "structure":
-		obj, ok := v.(map[string]any)
-		if !ok {
-			bad("want a JSON object (%s), got %T", shape, v)
-			return
-		}
-		for _, k := range sortedKeys(obj) {
-			mem, ok := s.Members[k]
-			if !ok || mem.Location != "" {
-				bad("member %q is not in %s (members: %s)", k, shape, strings.Join(sortedKeys(s.Members), ", "))
-				continue
+// TestModelCheck shows the checks the API tests rely on reject what they
+// should, so those tests can fail.
+func TestModelCheck(t *testing.T) {
+	t.Parallel()
+	m := model(t)
+	for _, tc := range []struct {
+		name  string
+		check func(v any) error
+		json  string
+		want  string // substring of the error; "" for none
+	}{
+		{"valid output", func(v any) error { return m.CheckOutput("BatchGetBuilds", v) },
+			`{"builds":[{"id":"p:1","buildNumber":1,"buildStatus":"SUCCEEDED","startTime":1700000000.25,"buildComplete":true}]}`, ""},
+		{"bad enum", func(v any) error { return m.CheckOutput("BatchGetBuilds", v) },
+			`{"builds":[{"buildStatus":"SUCCESS"}]}`, `"SUCCESS" is not one of StatusType`},
+		{"unknown member", func(v any) error { return m.CheckOutput("BatchGetBuilds", v) },
+			`{"builds":[{"status":"SUCCEEDED"}]}`, `member "status" is not in Build`},
+		{"empty string", func(v any) error { return m.CheckOutput("BatchGetBuilds", v) },
+			`{"builds":[{"id":""}]}`, "below the minimum 1"},
+		{"millisecond timestamp", func(v any) error { return m.CheckOutput("BatchGetBuilds", v) },
+			`{"builds":[{"startTime":1700000000000}]}`, "not in epoch seconds"},
+		{"bad input", func(v any) error { return m.CheckInput("BatchGetBuilds", v) }, `{"id":["p:1"]}`, `required member "ids"`},
+		{"declared error", func(v any) error { return m.CheckError("CreateProject", "ResourceAlreadyExistsException", v) },
+			`{"__type":"ResourceAlreadyExistsException","message":"exists"}`, ""},
+		{"undeclared error", func(v any) error { return m.CheckError("BatchGetBuilds", "ResourceAlreadyExistsException", v) },
+			`{"__type":"ResourceAlreadyExistsException","message":"exists"}`, "not declared"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := decodeJSON([]byte(tc.json))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if obj[k] != nil {
-				m.check(at+"."+k, obj[k], mem.Shape, problems)
+			err = tc.check(v)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
-		}
-		for _, k := range s.Required {
-			if obj[k] == nil && s.Members[k].Location == "" {
-				bad("required member %q of %s is missing", k, shape)
+			var mm *awsmodel.Mismatch
+			if tc.want != "" && !errors.As(err, &mm) && !errors.Is(err, awsmodel.ErrUndeclared) {
+				t.Errorf("error %v is of the wrong kind", err)
 			}
-		}
-	case "list":
-		arr, ok := v.([]any)
-		if !ok {
-			bad("want a JSON array (%s), got %T", shape, v)
-			return
-		}
-		m.checkLength(at, float64(len(arr)), s, bad)
-		for i, x := range arr {
-			m.check(fmt.Sprintf("%s[%d]", at, i), x, s.Member.Shape, problems)
-		}
-	case "map":
-		obj, ok := v.(map[string]any)
-		if !ok {
-			bad("want a JSON object (%s), got %T", shape, v)
-			return
-		}
-		for _, k := range sortedKeys(obj) {
-			m.check(at+"{key "+k+"}", k, s.Key.Shape, problems)
-			m.check(at+"."+k, obj[k], s.Value.Shape, problems)
-		}
-	case "string":
-		str, ok := v.(string)
-		if !ok {
-			bad("want a JSON string (%s), got %T %v", shape, v, v)
-			return
-		}
-		if len(s.Enum) > 0 && !contains(s.Enum, str) {
-			bad("%q is not one of %s %v", str, shape, s.Enum)
-		}
-		m.checkLength(at, float64(utf8.RuneCountInString(str)), s, bad)
-		if s.re != nil && !s.re.MatchString(str) {
-			bad("%q does not match %s's pattern %s", str, shape, s.Pattern)
-		}
-	case "timestamp":
-		n, ok := v.(json.Number)
-		if !ok {
-			bad("want a timestamp as a JSON number, got %T %v", v, v)
-			return
-		}
-		f, err := n.Float64()
-		if err != nil || f < 1e9 || f > 1e10 {
-			bad("timestamp %s is not in epoch seconds", n)
-		}
-	case "integer", "long":
-		n, ok := v.(json.Number)
-		if !ok {
-			bad("want a JSON number (%s), got %T %v", shape, v, v)
-			return
-		}
-		if _, err := n.Int64(); err != nil {
-			bad("%s is not an integer", n)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			bad("want a JSON boolean, got %T", v)
-		}
-	default:
-		bad("shape %s of type %s cannot appear in a JSON body", shape, s.Type)
+		})
 	}
-}
-
-func (m *awsModel) checkLength(at string, n float64, s *modelShape, bad func(string, ...any)) {
-	if s.Min != nil && n < *s.Min {
-		bad("length %v is below the minimum %v", n, *s.Min)
-	}
-	if s.Max != nil && n > *s.Max {
-		bad("length %v is above the maximum %v", n, *s.Max)
-	}
-}
-
-// decodeJSON decodes b keeping numbers exact.
-func decodeJSON(b []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if d.More() {
-		return nil, fmt.Errorf("trailing data after the JSON value")
-	}
-	return v, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -11,13 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/artifactd/registry/internal/awsmodel"
 	blobfs "github.com/artifactd/registry/internal/blob/fs"
 	"github.com/artifactd/registry/internal/pipeline/engine"
 	"github.com/artifactd/registry/internal/server"
@@ -30,7 +30,7 @@ import (
 type harness struct {
 	t  *testing.T
 	ts *httptest.Server
-	m  *awsModel
+	m  *awsmodel.Model
 }
 
 func newHarness(t *testing.T) *harness {
@@ -77,23 +77,20 @@ func (h *harness) call(op string, in any) (int, string, map[string]any) {
 		h.t.Fatalf("%s: body is not JSON: %v\n%s", op, err, raw)
 	}
 	obj, _ := v.(map[string]any)
-	mop, known := h.m.Operations[op]
+	_, known := h.m.Operations[op]
 	if resp.StatusCode != http.StatusOK {
 		code, _ := obj["__type"].(string)
-		modelled := slices.ContainsFunc(mop.Errors, func(r modelRef) bool { return r.Shape == code })
-		if known && !modelled && code != "SerializationException" {
-			h.t.Errorf("%s: exception %s is not one the model lists for it", op, code)
+		if err := h.m.CheckError(op, code, obj); known && err != nil && code != "SerializationException" {
+			h.t.Errorf("%s: exception %s is not one the model lists for it: %v", op, code, err)
 		}
 		if resp.Header.Get("Content-Type") != "application/x-amz-json-1.1" || resp.Header.Get("x-amzn-ErrorType") != code {
 			h.t.Errorf("%s: error headers %v", op, resp.Header)
 		}
 		return resp.StatusCode, code, obj
 	}
-	if mop.Output != nil {
-		var problems []string
-		h.m.check(op+"Output", v, mop.Output.Shape, &problems)
-		for _, p := range problems {
-			h.t.Errorf("%s", p)
+	if known {
+		if err := h.m.CheckOutput(op, v); err != nil {
+			h.t.Errorf("%s: %v", op, err)
 		}
 	}
 	return resp.StatusCode, "", obj

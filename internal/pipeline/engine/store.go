@@ -7,16 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
-
 	"github.com/artifactd/registry/internal/pipeline"
+	"github.com/artifactd/registry/internal/sqlitedb"
 )
 
 //go:embed migrations/*.sql
@@ -30,29 +24,16 @@ type db struct {
 }
 
 func openDB(ctx context.Context, path string) (*db, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	s, err := sqlitedb.Open(ctx, path, migrations, "migrations")
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: open %s: %w", path, err)
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	f.Close()
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
-	s, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: open %s: %w", path, err)
-	}
-	s.SetMaxOpenConns(4)
-	d := &db{sql: s}
-	if err := d.migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	ro, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000&_foreign_keys=on&_txlock=deferred&_query_only=true")
+	ro, err := sqlitedb.OpenReadOnly(path)
 	if err != nil {
 		s.Close()
-		return nil, fmt.Errorf("pipeline: open %s: %w", path, err)
+		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	d.ro = ro
-	return d, nil
+	return &db{sql: s, ro: ro}, nil
 }
 
 func (d *db) close() error {
@@ -61,42 +42,6 @@ func (d *db) close() error {
 		err = err2
 	}
 	return err
-}
-
-func (d *db) migrate(ctx context.Context) error {
-	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("pipeline: migrations table: %w", err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("pipeline: migration %s: bad name", e.Name())
-		}
-		body, err := fs.ReadFile(migrations, "migrations/"+e.Name())
-		if err != nil {
-			return err
-		}
-		err = d.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil || n > 0 {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply %s: %w", e.Name(), err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("pipeline: migrate: %w", err)
-		}
-	}
-	return nil
 }
 
 // tx runs fn in a write transaction, committing if it returns nil.

@@ -1,0 +1,24 @@
+// Package rendered keeps documents that a format renders from a package's
+// state (npm packuments, PyPI project pages, Maven metadata) and serves
+// them over HTTP.
+//
+// A Cache holds rendered values under a key the format defines, one that
+// changes with every change of the package, so entries never go stale and
+// are only ever evicted, least recently used first. A missing key is
+// rendered once however many requests ask for it at the same time.
+//
+// A Doc is a body rendered once, gzip-compressed once, with strong entity
+// tags derived from its bytes. Serve negotiates the coding and answers
+// conditional requests:
+//
+//	Accept-Encoding allows gzip?   body served    ETag
+//	no                             Body()         "<tag>[-<variant>]"
+//	yes                            Gzipped()      "<tag>[-<variant>]-gz"
+//
+//	If-None-Match names the served tag (or "*", or, with AnyCoding,
+//	the tag of the other coding)  ->  304 Not Modified, no body
+//
+// The key types, the rendering and the choice of media type stay in each
+// format's package. This package imports only the standard library, echo
+// and golang-lru; it must not import the formats or the core packages.
+package rendered
