@@ -2,15 +2,13 @@ package maven
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 	"github.com/artifactd/registry/internal/server"
 )
 
@@ -140,28 +138,7 @@ func (f *Format) getFile(c echo.Context, rp repository, p Path) error {
 	if p.Checksum != "" {
 		return serveChecksum(c, hashOf(a.Hashes, p.Checksum))
 	}
-	rc, info, err := f.Blobs.Open(ctx, a.Hashes.SHA256)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	h := c.Response().Header()
-	h.Set("ETag", `"`+a.Hashes.SHA256+`"`)
-	h.Set(echo.HeaderContentType, contentType(p.Extension))
-	if file, ok := rc.(*os.File); ok {
-		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), p.File, info.ModTime, file)
-		return nil
-	}
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && etagMatches(inm, h.Get("ETag")) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
-	c.Response().WriteHeader(http.StatusOK)
-	if c.Request().Method == http.MethodHead {
-		return nil
-	}
-	_, err = io.Copy(c.Response(), rc)
-	return err
+	return rendered.ServeAsset(c, f.Blobs, a, p.File, contentType(p.Extension))
 }
 
 // serveChecksum writes a digest as Maven repositories do: lowercase hex,
@@ -185,35 +162,4 @@ func contentType(ext string) string {
 		return "text/plain"
 	}
 	return "application/octet-stream"
-}
-
-// etagMatches reports whether an If-None-Match value names etag (weak
-// comparison, RFC 9110 section 13.1.2).
-func etagMatches(inm, etag string) bool {
-	for _, t := range strings.Split(inm, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == etag {
-			return true
-		}
-	}
-	return false
-}
-
-// sendfileWriter lets io.Copy inside http.ServeContent reach the
-// connection's ReadFrom (sendfile for an *os.File) through echo's
-// response, which records status and size but does not implement
-// io.ReaderFrom itself.
-type sendfileWriter struct{ *echo.Response }
-
-func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.Committed {
-		w.WriteHeader(http.StatusOK)
-	}
-	rf, ok := w.Writer.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{w.Response}, r)
-	}
-	n, err := rf.ReadFrom(r)
-	w.Size += n
-	return n, err
 }

@@ -2,10 +2,7 @@ package pypi
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"os"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -115,45 +112,5 @@ func (f *Format) getFile(c echo.Context, rp repo, rt route) error {
 	if !v.Status.Downloadable() {
 		return missing
 	}
-	rc, info, err := f.Blobs.Open(ctx, a.Hashes.SHA256)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	h := c.Response().Header()
-	h.Set("ETag", `"`+a.Hashes.SHA256+`"`)
-	h.Set(echo.HeaderContentType, "application/octet-stream")
-	if file, ok := rc.(*os.File); ok {
-		http.ServeContent(sendfileWriter{c.Response()}, c.Request(), rt.file, info.ModTime, file)
-		return nil
-	}
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && rendered.Matches(inm, h.Get("ETag")) {
-		return c.NoContent(http.StatusNotModified)
-	}
-	h.Set("Content-Length", strconv.FormatInt(a.Size, 10))
-	c.Response().WriteHeader(http.StatusOK)
-	if c.Request().Method == http.MethodHead {
-		return nil
-	}
-	_, err = io.Copy(c.Response(), rc)
-	return err
-}
-
-// sendfileWriter lets io.Copy inside http.ServeContent reach the
-// connection's ReadFrom (sendfile for an *os.File) through echo's
-// response, which records status and size but does not implement
-// io.ReaderFrom itself.
-type sendfileWriter struct{ *echo.Response }
-
-func (w sendfileWriter) ReadFrom(r io.Reader) (int64, error) {
-	if !w.Committed {
-		w.WriteHeader(http.StatusOK)
-	}
-	rf, ok := w.Writer.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{w.Response}, r)
-	}
-	n, err := rf.ReadFrom(r)
-	w.Size += n
-	return n, err
+	return rendered.ServeAsset(c, f.Blobs, a, rt.file, "application/octet-stream")
 }

@@ -18,7 +18,12 @@
 //	If-None-Match names the served tag (or "*", or, with AnyCoding,
 //	the tag of the other coding)  ->  304 Not Modified, no body
 //
+// ServeAsset serves a stored file (a tarball, wheel or jar) the same way
+// for every format: sendfile and Range through http.ServeContent when the
+// blob store hands out an *os.File, the sha256 as ETag.
+//
 // The key types, the rendering and the choice of media type stay in each
-// format's package. This package imports only the standard library, echo
-// and golang-lru; it must not import the formats or the core packages.
+// format's package. This package imports the standard library, echo,
+// golang-lru, internal/blob and internal/domain; it must not import the
+// formats or a storage backend.
 package rendered
