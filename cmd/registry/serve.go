@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -221,39 +220,14 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 	authz := &access.Authorizer{
 		Account:          a.account,
 		IdentityPolicies: a.db.PrincipalPolicies,
-		ResourcePolicy: func(ctx context.Context, dom, repo string) (string, error) {
-			p, err := a.db.GetPolicy(ctx, dom, repo)
-			if errors.Is(err, domain.ErrNotFound) {
-				return "", nil
-			}
-			return p.Document, err
-		},
+		ResourcePolicy:   access.StoredPolicies(a.db.GetPolicy),
 	}
 	ca := &codeartifact.API{DB: a.db, Blobs: a.blobs, Authz: authz, ARNs: access.ARNs{Region: a.cfg.Region, Account: a.account},
 		BaseURL: base, MaxAssetBytes: a.cfg.MaxAssetBytes, Log: a.log}
 	ca.Register(srv.CodeArtifact())
 
-	// authorizeFormat is what the formats ask before acting: the
-	// repository must exist; reads are checked on the repository ARN,
-	// package actions on the package ARN; a denied anonymous caller is
-	// told to authenticate (401) rather than forbidden.
-	authorizeFormat := func(c echo.Context, action string, ref *domain.PackageRef) error {
-		ctx := c.Request().Context()
-		d, r := c.Param("domain"), c.Param("repo")
-		if _, err := a.db.GetRepository(ctx, d, r); err != nil {
-			return err
-		}
-		resource := ca.ARNs.Repository(d, r)
-		if ref != nil {
-			resource = ca.ARNs.Package(d, r, *ref)
-		}
-		p, ok := server.CallerOf(c)
-		err := authz.Check(ctx, p, ok, action, resource, access.Scope{Domain: d, Repository: r})
-		if err != nil && !ok {
-			return domain.Errorf(domain.ErrUnauthenticated, "authentication required: send an authorization token from aws codeartifact get-authorization-token")
-		}
-		return err
-	}
+	repoExists := func(ctx context.Context, d, r string) error { _, err := a.db.GetRepository(ctx, d, r); return err }
+	authorizeFormat := authz.FormatAuthorizer(ca.ARNs, repoExists)
 	for _, f := range []formats.Format{
 		&npm.Format{Store: a.db, Blobs: a.blobs, BaseURL: base, MaxPublishBytes: a.cfg.NPMMaxPublishBytes, Authorize: authorizeFormat,
 			Chain: a.db, Upstreams: a.npmUpstreams},

@@ -4,7 +4,8 @@
 // anywhere wins; otherwise any Allow grants). The root principal may do
 // everything.
 //
-// It imports internal/domain and internal/policy.
+// It imports internal/domain, internal/policy, and (for the format
+// adapter) echo and internal/server.
 package access
 
 import (

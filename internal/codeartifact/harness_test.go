@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,7 +33,6 @@ import (
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/blob"
 	blobfs "github.com/artifactd/registry/internal/blob/fs"
-	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/server"
 	"github.com/artifactd/registry/internal/sqlite"
 )
@@ -89,13 +87,7 @@ func newHarness(tb testing.TB) *harness {
 	authz := &access.Authorizer{
 		Account:          testAccount,
 		IdentityPolicies: db.PrincipalPolicies,
-		ResourcePolicy: func(ctx context.Context, dom, repo string) (string, error) {
-			p, err := db.GetPolicy(ctx, dom, repo)
-			if errors.Is(err, domain.ErrNotFound) {
-				return "", nil
-			}
-			return p.Document, err
-		},
+		ResourcePolicy:   access.StoredPolicies(db.GetPolicy),
 	}
 	arns := access.ARNs{Region: testRegion, Account: testAccount}
 	api := &API{DB: db, Blobs: blobs, Authz: authz, ARNs: arns, BaseURL: testBaseURL, MaxAssetBytes: testMaxAsset, Log: log}

@@ -30,7 +30,7 @@ func (d *DB) batch(ctx context.Context, in domain.BatchInput, check func(domain.
 		}
 		var rows []versionRow
 		for _, ver := range in.AllVersions() {
-			id, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, ver), in.Ref)
+			id, v, err := findVersion(ctx, tx, pid, in.Ref, ver)
 			if err == sql.ErrNoRows {
 				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeNotFound, Message: fmt.Sprintf("package version %s does not exist", ver)}
 				continue

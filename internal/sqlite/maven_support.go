@@ -34,15 +34,11 @@ func (d *DB) PutMavenFile(ctx context.Context, in domain.MavenFileInput) (domain
 		if err != nil {
 			return err
 		}
-		var publish string
-		if err := tx.QueryRowContext(ctx, `SELECT publish FROM packages WHERE id = ?`, pid).Scan(&publish); err != nil {
+		if err := checkPublish(ctx, tx, pid, in.Ref); err != nil {
 			return err
 		}
-		if domain.Restriction(publish) == domain.Block {
-			return domain.Errorf(domain.ErrForbidden, "publishing to package %s is blocked by its origin configuration", refString(in.Ref))
-		}
 		t := now()
-		vid, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, in.Version), in.Ref)
+		vid, v, err := findVersion(ctx, tx, pid, in.Ref, in.Version)
 		switch {
 		case err == sql.ErrNoRows:
 			res, err := tx.ExecContext(ctx, `INSERT INTO package_versions(package_id, version, status, revision, display_name, summary, home_page,

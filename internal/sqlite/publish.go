@@ -33,12 +33,8 @@ func (d *DB) PublishVersion(ctx context.Context, in domain.PublishInput) (domain
 		if err != nil {
 			return err
 		}
-		var publish string
-		if err := tx.QueryRowContext(ctx, `SELECT publish FROM packages WHERE id = ?`, pid).Scan(&publish); err != nil {
+		if err := checkPublish(ctx, tx, pid, in.Ref); err != nil {
 			return err
-		}
-		if domain.Restriction(publish) == domain.Block {
-			return domain.Errorf(domain.ErrForbidden, "publishing to package %s is blocked by its origin configuration", refString(in.Ref))
 		}
 		t := now()
 		res, err := tx.ExecContext(ctx, `INSERT INTO package_versions(package_id, version, status, revision, display_name, summary, home_page,
@@ -135,7 +131,7 @@ func (d *DB) UpdateMetadata(ctx context.Context, dom, repo string, ref domain.Pa
 		if n, _ := res.RowsAffected(); n == 0 {
 			return domain.NotFound("package-version", refString(ref)+"@"+version)
 		}
-		_, out, err = scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, version), ref)
+		_, out, err = findVersion(ctx, tx, pid, ref, version)
 		return err
 	})
 	return out, err

@@ -28,14 +28,10 @@ func (d *DB) AttachAssets(ctx context.Context, in domain.AttachInput) (domain.Pa
 		if err != nil {
 			return err
 		}
-		var publish string
-		if err := tx.QueryRowContext(ctx, `SELECT publish FROM packages WHERE id = ?`, pid).Scan(&publish); err != nil {
+		if err := checkPublish(ctx, tx, pid, in.Ref); err != nil {
 			return err
 		}
-		if domain.Restriction(publish) == domain.Block {
-			return domain.Errorf(domain.ErrForbidden, "publishing to package %s is blocked by its origin configuration", refString(in.Ref))
-		}
-		vid, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, in.Version), in.Ref)
+		vid, v, err := findVersion(ctx, tx, pid, in.Ref, in.Version)
 		if err == sql.ErrNoRows {
 			return domain.NotFound("package-version", refString(in.Ref)+"@"+in.Version)
 		}

@@ -24,14 +24,10 @@ func (d *DB) AddAsset(ctx context.Context, in domain.AddAssetInput) (domain.Pack
 		if err != nil {
 			return err
 		}
-		var publish string
-		if err := tx.QueryRowContext(ctx, `SELECT publish FROM packages WHERE id = ?`, pid).Scan(&publish); err != nil {
+		if err := checkPublish(ctx, tx, pid, in.Ref); err != nil {
 			return err
 		}
-		if domain.Restriction(publish) == domain.Block {
-			return domain.Errorf(domain.ErrForbidden, "publishing to package %s is blocked by its origin configuration", refString(in.Ref))
-		}
-		vid, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, in.Version), in.Ref)
+		vid, v, err := findVersion(ctx, tx, pid, in.Ref, in.Version)
 		t := now()
 		switch {
 		case err == sql.ErrNoRows:
@@ -104,6 +100,24 @@ func ensurePackage(ctx context.Context, tx *sql.Tx, rid int64, ref domain.Packag
 		return 0, fmt.Errorf("sqlite: create package: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+// checkPublish refuses a publish into a package whose origin
+// configuration blocks publishing.
+func checkPublish(ctx context.Context, tx *sql.Tx, pid int64, ref domain.PackageRef) error {
+	var publish string
+	if err := tx.QueryRowContext(ctx, `SELECT publish FROM packages WHERE id = ?`, pid).Scan(&publish); err != nil {
+		return err
+	}
+	if domain.Restriction(publish) == domain.Block {
+		return domain.Errorf(domain.ErrForbidden, "publishing to package %s is blocked by its origin configuration", refString(ref))
+	}
+	return nil
+}
+
+// findVersion reads one version of package pid; sql.ErrNoRows if absent.
+func findVersion(ctx context.Context, tx *sql.Tx, pid int64, ref domain.PackageRef, version string) (int64, domain.PackageVersion, error) {
+	return scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, pid, version), ref)
 }
 
 // bumpPackage advances a package's revision; every transaction that

@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,11 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/artifactd/registry/internal/access"
 	blobfs "github.com/artifactd/registry/internal/blob/fs"
-	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/server"
 	"github.com/artifactd/registry/internal/sqlite"
 )
@@ -86,32 +82,12 @@ func newHarness(t testing.TB, opts ...func(*Format)) *harness {
 	authz := &access.Authorizer{
 		Account:          "123456789012",
 		IdentityPolicies: db.PrincipalPolicies,
-		ResourcePolicy: func(ctx context.Context, d, r string) (string, error) {
-			p, err := db.GetPolicy(ctx, d, r)
-			if errors.Is(err, domain.ErrNotFound) {
-				return "", nil
-			}
-			return p.Document, err
-		},
+		ResourcePolicy:   access.StoredPolicies(db.GetPolicy),
 	}
 	arns := access.ARNs{Region: "us-east-1", Account: "123456789012"}
 	// The same rules as cmd/registry's wiring.
-	authorize := func(c echo.Context, action string, ref *domain.PackageRef) error {
-		d, r := c.Param("domain"), c.Param("repo")
-		if _, err := db.GetRepository(c.Request().Context(), d, r); err != nil {
-			return err
-		}
-		res := arns.Repository(d, r)
-		if ref != nil {
-			res = arns.Package(d, r, *ref)
-		}
-		p, ok := server.CallerOf(c)
-		err := authz.Check(c.Request().Context(), p, ok, action, res, access.Scope{Domain: d, Repository: r})
-		if err != nil && !ok {
-			return domain.Errorf(domain.ErrUnauthenticated, "authentication required")
-		}
-		return err
-	}
+	repoExists := func(ctx context.Context, d, r string) error { _, err := db.GetRepository(ctx, d, r); return err }
+	authorize := authz.FormatAuthorizer(arns, repoExists)
 	srv := server.New(server.Options{
 		Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Auth: &server.Authenticator{LookupKey: db.LookupAccessKey, LookupToken: db.LookupToken},
