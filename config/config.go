@@ -60,6 +60,32 @@ type Config struct {
 	// public:npmjs. Empty means the registry npm's own configuration names
 	// on this machine, read at startup (DefaultNPMUpstream).
 	NPMUpstream string `yaml:"npm_upstream"`
+	// PyPIUpstream is the simple-index URL of public:pypi. Empty means
+	// pip's own configuration (PIP_INDEX_URL, else `pip config get
+	// global.index-url`), else PyPI's simple index.
+	PyPIUpstream string `yaml:"pypi_upstream"`
+	// MavenUpstream is the repository URL of public:maven-central. Empty
+	// means Maven Central's default repository, the one mvn uses.
+	MavenUpstream string `yaml:"maven_upstream"`
+	// ExternalConnections are custom named external connections (a
+	// company's own mirror), associated like the public ones.
+	ExternalConnections []Connection `yaml:"external_connections"`
+	// PreferCached lists repositories ("domain/repository") that serve
+	// cached upstream metadata without revalidating it (offline and CI
+	// use); upstream is asked only for what was never cached.
+	PreferCached []string `yaml:"prefer_cached"`
+}
+
+// Connection is one custom external connection.
+type Connection struct {
+	// Name is what associate-external-connection names, e.g.
+	// "acme:npm-mirror" (must not start with "public:").
+	Name string `yaml:"name"`
+	// Format is npm, pypi or maven.
+	Format string `yaml:"format"`
+	// URL is the registry's base URL (npm registry, PEP 503 simple index,
+	// Maven repository root).
+	URL string `yaml:"url"`
 }
 
 // Blob configures the blob store.
@@ -224,7 +250,52 @@ func (c *Config) Validate() error {
 			bad("npm_upstream %q: want an absolute http(s) URL", c.NPMUpstream)
 		}
 	}
+	for name, u := range map[string]string{"pypi_upstream": c.PyPIUpstream, "maven_upstream": c.MavenUpstream} {
+		if u != "" && !isHTTPURL(u) {
+			bad("%s %q: want an absolute http(s) URL", name, u)
+		}
+	}
+	seen := map[string]bool{}
+	for i, ec := range c.ExternalConnections {
+		switch {
+		case !validConnectionName(ec.Name):
+			bad("external_connections[%d].name %q: want 2-100 of [A-Za-z0-9._:-], not starting with public:", i, ec.Name)
+		case seen[ec.Name]:
+			bad("external_connections[%d].name %q: duplicate", i, ec.Name)
+		}
+		seen[ec.Name] = true
+		switch ec.Format {
+		case "npm", "pypi", "maven":
+		default:
+			bad("external_connections[%d].format %q: want npm, pypi or maven", i, ec.Format)
+		}
+		if !isHTTPURL(ec.URL) {
+			bad("external_connections[%d].url %q: want an absolute http(s) URL", i, ec.URL)
+		}
+	}
+	for _, r := range c.PreferCached {
+		if d, rp, ok := strings.Cut(r, "/"); !ok || d == "" || rp == "" || strings.Contains(rp, "/") {
+			bad("prefer_cached %q: want domain/repository", r)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func validConnectionName(s string) bool {
+	if len(s) < 2 || len(s) > 100 || strings.HasPrefix(s, "public:") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:-", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 // BaseURL returns the public base URL without a trailing slash.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 	if err := c.LoadFile("registry.example.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	if c != Default() {
+	if !reflect.DeepEqual(c, Default()) {
 		t.Fatalf("example file differs from defaults:\n%+v\n%+v", c, Default())
 	}
 }
@@ -99,5 +100,33 @@ func TestDefaultNPMUpstreamFromEnvironment(t *testing.T) {
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "npm_upstream") {
 		t.Fatalf("a non-http npm_upstream must be rejected: %v", err)
+	}
+}
+
+func TestExternalConnectionsAndPreferCached(t *testing.T) {
+	c := Default()
+	if err := c.Apply("external-connection", "acme:npm=npm=http://mirror.example.internal/npm/,acme:py=pypi=https://py.example.internal/simple/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply("prefer-cached", "acme/ci, acme/app"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []Connection{{"acme:npm", "npm", "http://mirror.example.internal/npm/"}, {"acme:py", "pypi", "https://py.example.internal/simple/"}}
+	if !reflect.DeepEqual(c.ExternalConnections, want) || !reflect.DeepEqual(c.PreferCached, []string{"acme/ci", "acme/app"}) {
+		t.Fatalf("parsed %+v %v", c.ExternalConnections, c.PreferCached)
+	}
+	if err := c.Apply("external-connection", "broken"); err == nil {
+		t.Fatal("a connection without format and url must be rejected")
+	}
+	c.ExternalConnections = append(c.ExternalConnections, Connection{"public:npmjs", "rubygems", "ftp://x"})
+	c.PreferCached = append(c.PreferCached, "norepo")
+	err := c.Validate()
+	for _, frag := range []string{"public:", "rubygems", "ftp://x", "norepo"} {
+		if err == nil || !strings.Contains(err.Error(), frag) {
+			t.Fatalf("validation must name %q: %v", frag, err)
+		}
 	}
 }

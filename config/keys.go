@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,7 +50,28 @@ var keys = map[string]key{
 		c.NPMMaxPublishBytes = n
 		return err
 	}},
-	"npm-upstream":     {"registry URL of the public:npmjs external connection (default: npm config get registry)", str(func(c *Config) *string { return &c.NPMUpstream })},
+	"npm-upstream":   {"registry URL of the public:npmjs external connection (default: npm config get registry)", str(func(c *Config) *string { return &c.NPMUpstream })},
+	"pypi-upstream":  {"simple-index URL of the public:pypi external connection (default: pip's index-url)", str(func(c *Config) *string { return &c.PyPIUpstream })},
+	"maven-upstream": {"repository URL of the public:maven-central external connection (default: Maven Central)", str(func(c *Config) *string { return &c.MavenUpstream })},
+	"external-connection": {"custom external connection name=format=url (repeatable, comma-separated)", func(c *Config, v string) error {
+		for _, item := range strings.Split(v, ",") {
+			name, rest, ok1 := strings.Cut(strings.TrimSpace(item), "=")
+			format, u, ok2 := strings.Cut(rest, "=")
+			if !ok1 || !ok2 {
+				return fmt.Errorf("%q: want name=format=url", item)
+			}
+			c.ExternalConnections = append(c.ExternalConnections, Connection{Name: name, Format: format, URL: u})
+		}
+		return nil
+	}},
+	"prefer-cached": {"repositories (domain/repository, comma-separated) serving cached upstream metadata without revalidation", func(c *Config, v string) error {
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				c.PreferCached = append(c.PreferCached, r)
+			}
+		}
+		return nil
+	}},
 	"shutdown-timeout": {"graceful shutdown bound", func(c *Config, v string) error { d, err := time.ParseDuration(v); c.ShutdownTimeout = d; return err }},
 }
 

@@ -39,9 +39,9 @@ type app struct {
 	db      *sqlite.DB
 	blobs   blob.Store
 	account string
-	// npmUpstreams are the npm external connections' clients
-	// (wire_upstream.go), set before httpServer.
-	npmUpstreams map[string]npm.Upstream
+	// ups are the external connections' clients (wire_upstream.go), set
+	// before httpServer.
+	ups *upstreams
 }
 
 func newLogger(c config.Config, w io.Writer) *slog.Logger {
@@ -154,7 +154,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer ups.Close()
-	a.npmUpstreams = ups.npm
+	a.ups = ups
 	srv := a.httpServer(nc, base)
 	cb, err := a.wireCodeBuild(ctx, srv, base) // CodeBuild, SSM, Secrets Manager (wire_codebuild.go)
 	if err != nil {
@@ -223,16 +223,19 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 		ResourcePolicy:   access.StoredPolicies(a.db.GetPolicy),
 	}
 	ca := &codeartifact.API{DB: a.db, Blobs: a.blobs, Authz: authz, ARNs: access.ARNs{Region: a.cfg.Region, Account: a.account},
-		BaseURL: base, MaxAssetBytes: a.cfg.MaxAssetBytes, Log: a.log}
+		BaseURL: base, MaxAssetBytes: a.cfg.MaxAssetBytes, Log: a.log, Connections: a.ups.customConnections()}
 	ca.Register(srv.CodeArtifact())
 
 	repoExists := func(ctx context.Context, d, r string) error { _, err := a.db.GetRepository(ctx, d, r); return err }
 	authorizeFormat := authz.FormatAuthorizer(ca.ARNs, repoExists)
+	preferCached := a.preferCached()
 	for _, f := range []formats.Format{
 		&npm.Format{Store: a.db, Blobs: a.blobs, BaseURL: base, MaxPublishBytes: a.cfg.NPMMaxPublishBytes, Authorize: authorizeFormat,
-			Chain: a.db, Upstreams: a.npmUpstreams},
-		&maven.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat},
-		&pypi.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat},
+			Chain: a.db, Upstreams: a.ups.of(domain.FormatNPM), PreferCached: preferCached},
+		&maven.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat,
+			Chain: a.db, Upstreams: a.ups.of(domain.FormatMaven), PreferCached: preferCached},
+		&pypi.Format{Store: a.db, Blobs: a.blobs, MaxFileBytes: a.cfg.MaxAssetBytes, Authorize: authorizeFormat,
+			Chain: a.db, Upstreams: a.ups.of(domain.FormatPyPI), PreferCached: preferCached},
 	} {
 		f.Register(srv.Format(f.Name(), f.Flavour()))
 	}

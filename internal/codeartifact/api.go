@@ -79,6 +79,9 @@ type API struct {
 	Log           *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Connections are the custom external connections the configuration
+	// names, with the format each serves (the public ones are built in).
+	Connections map[string]domain.Format
 }
 
 type route struct {

@@ -24,6 +24,18 @@ var externalConnections = map[string]domain.Format{
 	"public:maven-clojars":       domain.FormatMaven,
 }
 
+// connectionFormat returns the format an external connection serves: a
+// public one, or a custom one the configuration names.
+func (a *API) connectionFormat(name string) (domain.Format, bool) {
+	if f, ok := externalConnections[name]; ok {
+		return f, true
+	}
+	f, ok := a.Connections[name]
+	return f, ok
+}
+
+func (a *API) format(name string) domain.Format { f, _ := a.connectionFormat(name); return f }
+
 func (a *API) repositoryDescription(r domain.Repository) map[string]any {
 	ups := make([]map[string]string, 0, len(r.Upstreams))
 	for _, u := range r.Upstreams {
@@ -32,7 +44,7 @@ func (a *API) repositoryDescription(r domain.Repository) map[string]any {
 	ecs := []map[string]string{}
 	if r.ExternalConnection != "" {
 		ecs = append(ecs, map[string]string{"externalConnectionName": r.ExternalConnection,
-			"packageFormat": string(externalConnections[r.ExternalConnection]), "status": "Available"})
+			"packageFormat": string(a.format(r.ExternalConnection)), "status": "Available"})
 	}
 	return map[string]any{
 		"name": r.Name, "administratorAccount": a.ARNs.Account, "domainName": r.Domain, "domainOwner": a.ARNs.Account,
@@ -193,9 +205,12 @@ func (a *API) externalConnection(c echo.Context) (string, string, string, error)
 	if err := domain.ValidateExternalConnectionName(ec); err != nil {
 		return "", "", "", err
 	}
-	if _, ok := externalConnections[ec]; !ok {
-		names := make([]string, 0, len(externalConnections))
+	if _, ok := a.connectionFormat(ec); !ok {
+		names := make([]string, 0, len(externalConnections)+len(a.Connections))
 		for n := range externalConnections {
+			names = append(names, n)
+		}
+		for n := range a.Connections {
 			names = append(names, n)
 		}
 		return "", "", "", domain.Invalid("external connection %s is not supported; supported: %s", ec, strings.Join(sorted(names), ", "))

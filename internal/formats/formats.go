@@ -7,9 +7,13 @@
 package formats
 
 import (
+	"context"
+
 	"github.com/labstack/echo/v4"
 
+	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/server"
+	"github.com/artifactd/registry/internal/upstream"
 )
 
 // Format is one package format's native protocol.
@@ -22,4 +26,28 @@ type Format interface {
 	// Register adds the format's routes to g, the group mounted at
 	// /<name>/:domain/:repo with token authentication applied.
 	Register(g *echo.Group)
+}
+
+// Chain is what resolving through upstreams and external connections
+// needs of the metadata store (*sqlite.DB), shared by every format.
+type Chain interface {
+	// Graph returns the upstream configuration of a domain.
+	Graph(ctx context.Context, dom string) (domain.Graph, error)
+	// OriginControls returns a package's origin controls; ErrNotFound for
+	// an unknown package.
+	OriginControls(ctx context.Context, dom, repo string, ref domain.PackageRef) (publish, upstream domain.Restriction, err error)
+	// RetainVersion copies a version (metadata only, same blobs, origin
+	// kept) from one repository into others; idempotent.
+	RetainVersion(ctx context.Context, dom, from string, ref domain.PackageRef, version string, into []string) error
+	// IngestVersion records a version fetched through an external
+	// connection in the given repositories; idempotent.
+	IngestVersion(ctx context.Context, in domain.IngestInput) error
+}
+
+// Upstream is an external connection's registry (*upstream.Client):
+// metadata with TTL and revalidation, artifacts fetched once, verified
+// and committed to the blob store.
+type Upstream interface {
+	Metadata(ctx context.Context, key, rawURL string, opt upstream.MetaOptions) (upstream.Doc, error)
+	Fetch(ctx context.Context, key, rawURL string, want upstream.Integrity) (*upstream.Download, error)
 }

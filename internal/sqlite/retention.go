@@ -48,7 +48,23 @@ func (d *DB) RetainVersion(ctx context.Context, dom, from string, ref domain.Pac
 				return fmt.Errorf("sqlite: retain %s@%s in %s: %w", refString(ref), version, repo, err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				continue // already there
+				// Already there: add the files it lacks (a PyPI release or
+				// Maven version gains files one request at a time).
+				var have int64
+				if err := tx.QueryRowContext(ctx, `SELECT id FROM package_versions WHERE package_id = ? AND version = ?`, pid, version).Scan(&have); err != nil {
+					return fmt.Errorf("sqlite: retain %s@%s in %s: %w", refString(ref), version, repo, err)
+				}
+				added, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets(version_id, name, sha256, created_at) SELECT ?, name, sha256, ? FROM assets WHERE version_id = ?`,
+					have, t, vid)
+				if err != nil {
+					return fmt.Errorf("sqlite: retain assets: %w", err)
+				}
+				if n, _ := added.RowsAffected(); n > 0 {
+					if err := bumpPackage(ctx, tx, pid); err != nil {
+						return err
+					}
+				}
+				continue
 			}
 			nid, _ := res.LastInsertId()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO assets(version_id, name, sha256, created_at) SELECT ?, name, sha256, ? FROM assets WHERE version_id = ?`,
@@ -106,7 +122,27 @@ func (d *DB) IngestVersion(ctx context.Context, in domain.IngestInput) error {
 				return fmt.Errorf("sqlite: ingest %s@%s in %s: %w", refString(in.Ref), in.Version, repo, err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				continue // already there
+				// Already there: add the files it lacks (a PyPI release or
+				// Maven version is fetched one file at a time).
+				var have int64
+				if err := tx.QueryRowContext(ctx, `SELECT id FROM package_versions WHERE package_id = ? AND version = ?`, pid, in.Version).Scan(&have); err != nil {
+					return fmt.Errorf("sqlite: ingest %s@%s in %s: %w", refString(in.Ref), in.Version, repo, err)
+				}
+				var added int64
+				for _, a := range in.Assets {
+					r, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO assets(version_id, name, sha256, created_at) VALUES (?, ?, ?, ?)`, have, a.Name, a.Hashes.SHA256, t)
+					if err != nil {
+						return fmt.Errorf("sqlite: ingest asset %s: %w", a.Name, err)
+					}
+					n, _ := r.RowsAffected()
+					added += n
+				}
+				if added > 0 {
+					if err := bumpPackage(ctx, tx, pid); err != nil {
+						return err
+					}
+				}
+				continue
 			}
 			vid, _ := res.LastInsertId()
 			for _, a := range in.Assets {

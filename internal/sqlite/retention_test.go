@@ -85,3 +85,50 @@ func TestRetentionAndIngestion(t *testing.T) {
 		t.Errorf("retaining a missing version: %v", err)
 	}
 }
+
+// TestIngestionAddsFilesToAVersion: a PyPI release or Maven version is
+// fetched one file at a time; ingesting (or retaining) a version that is
+// already recorded adds the files it lacks, once, as a change.
+func TestIngestionAddsFilesToAVersion(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	db.SetAccount("123456789012")
+	db.CreateDomain(ctx, "acme", "")
+	for _, r := range []string{"app", "store"} {
+		if _, err := db.CreateRepository(ctx, "acme", r, "", "1", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := domain.PackageRef{Format: domain.FormatPyPI, Name: "six"}
+	whl, sdist := asset("six-1.0-py3-none-any.whl", "wheel"), asset("six-1.0.tar.gz", "sdist")
+	ingest := func(a domain.Asset) {
+		t.Helper()
+		if err := db.IngestVersion(ctx, domain.IngestInput{Domain: "acme", Repositories: []string{"store"}, Ref: ref, Version: "1.0",
+			ExternalConnection: "public:pypi", Assets: []domain.Asset{a}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest(whl)
+	rev1, _ := db.PackageRevision(ctx, "acme", "store", ref)
+	ingest(sdist)
+	ingest(sdist) // idempotent
+	rev2, _ := db.PackageRevision(ctx, "acme", "store", ref)
+	if rev2 == rev1 {
+		t.Error("adding a file must change the package's revision (cached documents)")
+	}
+	as, _, _, err := db.ListAssets(ctx, "acme", "store", ref, "1.0", domain.Page{})
+	if err != nil || len(as) != 2 {
+		t.Fatalf("store assets %+v, %v", as, err)
+	}
+	if err := db.RetainVersion(ctx, "acme", "store", ref, "1.0", []string{"app"}); err != nil {
+		t.Fatal(err)
+	}
+	ingest(asset("six-1.0-py2-none-any.whl", "old wheel"))
+	if err := db.RetainVersion(ctx, "acme", "store", ref, "1.0", []string{"app"}); err != nil {
+		t.Fatal(err)
+	}
+	as, _, _, err = db.ListAssets(ctx, "acme", "app", ref, "1.0", domain.Page{})
+	if err != nil || len(as) != 3 {
+		t.Fatalf("retained assets %+v, %v", as, err)
+	}
+}

@@ -88,6 +88,15 @@ type Format struct {
 	// wrapping domain.ErrUnauthenticated (the server then asks for Basic
 	// credentials); an unknown repository ErrNotFound.
 	Authorize func(c echo.Context, action string, ref *domain.PackageRef) error
+	// Chain, if set, makes reads resolve through the repository's
+	// upstreams and external connection (proxy.go).
+	Chain formats.Chain
+	// Upstreams maps an external connection name ("public:maven-central") to its
+	// client; a connection without one contributes nothing.
+	Upstreams map[string]formats.Upstream
+	// PreferCached reports whether a repository serves cached upstream
+	// metadata without revalidation (offline and CI use); nil means never.
+	PreferCached func(dom, repo string) bool
 
 	once    sync.Once
 	cache   *docCache

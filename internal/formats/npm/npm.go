@@ -122,6 +122,9 @@ type Format struct {
 	// client of its registry; a connection without a client contributes
 	// nothing.
 	Upstreams map[string]Upstream
+	// PreferCached reports whether a repository serves cached upstream
+	// metadata without revalidation (offline and CI use); nil means never.
+	PreferCached func(dom, repo string) bool
 
 	once    sync.Once
 	cache   *docCache

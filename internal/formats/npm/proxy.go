@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats"
 	"github.com/artifactd/registry/internal/formats/rendered"
 	"github.com/artifactd/registry/internal/upstream"
 )
@@ -40,26 +41,11 @@ import (
 // ETag and fetch time.
 
 // Chain is what resolving through upstreams needs of the metadata store.
-type Chain interface {
-	// Graph returns the upstream configuration of a domain.
-	Graph(ctx context.Context, dom string) (domain.Graph, error)
-	// OriginControls returns a package's origin controls; ErrNotFound for
-	// an unknown package.
-	OriginControls(ctx context.Context, dom, repo string, ref domain.PackageRef) (publish, upstream domain.Restriction, err error)
-	// RetainVersion copies a version (metadata only, same blobs, origin
-	// kept) from one repository into others; idempotent.
-	RetainVersion(ctx context.Context, dom, from string, ref domain.PackageRef, version string, into []string) error
-	// IngestVersion records a version fetched through an external
-	// connection in the given repositories; idempotent.
-	IngestVersion(ctx context.Context, in domain.IngestInput) error
-}
+type Chain = formats.Chain
 
 // Upstream is an external registry as the npm protocol uses it
 // (*upstream.Client).
-type Upstream interface {
-	Metadata(ctx context.Context, key, rawURL string, opt upstream.MetaOptions) (upstream.Doc, error)
-	Fetch(ctx context.Context, key, rawURL string, want upstream.Integrity) (*upstream.Download, error)
-}
+type Upstream = formats.Upstream
 
 // ingestTimeout bounds recording an ingested version after its bytes
 // were served; it runs detached from the request.

@@ -91,6 +91,15 @@ type Format struct {
 	Authorize func(c echo.Context, action string, ref *domain.PackageRef) error
 	// Now is the clock for upload times; nil means time.Now.
 	Now func() time.Time
+	// Chain, if set, makes reads resolve through the repository's
+	// upstreams and external connection (proxy.go).
+	Chain formats.Chain
+	// Upstreams maps an external connection name ("public:pypi") to its
+	// client; a connection without one contributes nothing.
+	Upstreams map[string]formats.Upstream
+	// PreferCached reports whether a repository serves cached upstream
+	// metadata without revalidation (offline and CI use); nil means never.
+	PreferCached func(dom, repo string) bool
 
 	once    sync.Once
 	cache   *pageCache
