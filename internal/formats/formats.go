@@ -42,6 +42,33 @@ type Chain interface {
 	// IngestVersion records a version fetched through an external
 	// connection in the given repositories; idempotent.
 	IngestVersion(ctx context.Context, in domain.IngestInput) error
+	// ExternalUpstreamAllowed reports whether the package group governing
+	// ref lets repository repo take ref from external connections (true
+	// when no group restricts it).
+	ExternalUpstreamAllowed(ctx context.Context, dom, repo string, ref domain.PackageRef) (bool, error)
+}
+
+// UpstreamBlocked reports whether the external connections of asked's
+// search order are hidden for ref: a package whose origin controls block
+// upstream in any internal hop (every package published internally, or
+// blocked in advance) hides them, and so does a package group that
+// blocks external upstreams for the asked repository. A BLOCKed upstream
+// contributes nothing to merged views and is never fetched from.
+func UpstreamBlocked(ctx context.Context, c Chain, dom, asked string, order []domain.Hop, ref domain.PackageRef) (bool, error) {
+	for _, h := range order {
+		if h.ExternalConnection != "" {
+			continue
+		}
+		_, up, err := c.OriginControls(ctx, dom, h.Repository, ref)
+		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
+			return false, err
+		}
+		if err == nil && up == domain.Block {
+			return true, nil
+		}
+	}
+	ok, err := c.ExternalUpstreamAllowed(ctx, dom, asked, ref)
+	return !ok, err
 }
 
 // Upstream is an external connection's registry (*upstream.Client):

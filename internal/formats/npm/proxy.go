@@ -91,6 +91,13 @@ func (f *Format) chainState(ctx context.Context, rp repo, n Name) (hops []hopSta
 		parts = append(parts, h.Repository+"="+stamp)
 	}
 	if !blocked {
+		allowed, err := f.Chain.ExternalUpstreamAllowed(ctx, rp.domain, rp.name, ref)
+		if err != nil {
+			return nil, "", false, err
+		}
+		blocked = !allowed
+	}
+	if !blocked {
 		for _, h := range order {
 			if h.ExternalConnection == "" {
 				continue
@@ -332,19 +339,10 @@ func (f *Format) proxyTarball(c echo.Context, rp repo, rt route, version string)
 		return false, err
 	}
 	ref := rt.name.Ref()
-	blocked := false
 	order := g.SearchOrder(rp.name)
-	for _, h := range order {
-		if h.ExternalConnection != "" {
-			continue
-		}
-		_, up, err := f.Chain.OriginControls(ctx, rp.domain, h.Repository, ref)
-		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
-			return false, err
-		}
-		if up == domain.Block {
-			blocked = true
-		}
+	blocked, err := formats.UpstreamBlocked(ctx, f.Chain, rp.domain, rp.name, order, ref)
+	if err != nil {
+		return false, err
 	}
 	for _, h := range order {
 		if h.ExternalConnection == "" {
