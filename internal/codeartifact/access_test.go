@@ -38,6 +38,8 @@ func TestNoPolicyDeniesEverything(t *testing.T) {
 	pkg := pkgParams("alpha")
 	ver := pkg.with("packageVersion", "1.0.0")
 	repo := params{"domain": fxDomain, "repository": "alpha"}
+	grp := params{"domain": fxDomain, "packageGroup": "/npm/acme/*"}
+	grpARN := h.api.groupARN(fxDomain, "/npm/acme/*")
 	cases := []struct {
 		op               string
 		in               params
@@ -81,6 +83,16 @@ func TestNoPolicyDeniesEverything(t *testing.T) {
 		{"TagResource", params{"resourceArn": alpha, "tags": tags(2)}, "", alpha},
 		{"UntagResource", params{"resourceArn": alpha, "tagKeys": []string{"k000"}}, "", alpha},
 		{"ListTagsForResource", params{"resourceArn": alpha}, "", alpha},
+		{"CreatePackageGroup", grp.with("description", "d"), "", grpARN},
+		{"DescribePackageGroup", grp, "", grpARN},
+		{"UpdatePackageGroup", grp.with("description", "d"), "", grpARN},
+		{"DeletePackageGroup", grp, "", grpARN},
+		{"UpdatePackageGroupOriginConfiguration", grp.with("restrictions", map[string]string{"PUBLISH": "BLOCK"}), "", grpARN},
+		{"ListPackageGroups", params{"domain": fxDomain}, "", dom},
+		{"ListSubPackageGroups", grp, "", grpARN},
+		{"GetAssociatedPackageGroup", params{"domain": fxDomain, "format": "npm", "package": "x"}, "", dom},
+		{"ListAssociatedPackages", grp, "", grpARN},
+		{"ListAllowedRepositoriesForGroup", grp.with("originRestrictionType", "PUBLISH"), "", grpARN},
 	}
 	covered := map[string]bool{}
 	for _, tc := range cases {

@@ -42,6 +42,16 @@
 //	POST   /v1/tag                              TagResource
 //	POST   /v1/untag                            UntagResource
 //	POST   /v1/tags                             ListTagsForResource
+//	POST   /v1/package-group                    CreatePackageGroup
+//	GET    /v1/package-group                    DescribePackageGroup
+//	PUT    /v1/package-group                    UpdatePackageGroup
+//	DELETE /v1/package-group                    DeletePackageGroup
+//	PUT    /v1/package-group-origin-configuration  UpdatePackageGroupOriginConfiguration
+//	POST   /v1/package-groups                   ListPackageGroups
+//	POST   /v1/package-groups/sub-groups        ListSubPackageGroups
+//	GET    /v1/get-associated-package-group     GetAssociatedPackageGroup
+//	GET    /v1/list-associated-packages         ListAssociatedPackages
+//	GET    /v1/package-group-allowed-repositories  ListAllowedRepositoriesForGroup
 //
 // Identifiers travel in the query string (kebab-case), documents in JSON
 // bodies; errors are rendered by internal/server.
@@ -128,6 +138,16 @@ var routes = []route{
 	{http.MethodPost, "/tag", "TagResource", (*API).tagResource},
 	{http.MethodPost, "/untag", "UntagResource", (*API).untagResource},
 	{http.MethodPost, "/tags", "ListTagsForResource", (*API).listTagsForResource},
+	{http.MethodPost, "/package-group", "CreatePackageGroup", (*API).createPackageGroup},
+	{http.MethodGet, "/package-group", "DescribePackageGroup", (*API).describePackageGroup},
+	{http.MethodPut, "/package-group", "UpdatePackageGroup", (*API).updatePackageGroup},
+	{http.MethodDelete, "/package-group", "DeletePackageGroup", (*API).deletePackageGroup},
+	{http.MethodPut, "/package-group-origin-configuration", "UpdatePackageGroupOriginConfiguration", (*API).updatePackageGroupOriginConfiguration},
+	{http.MethodPost, "/package-groups", "ListPackageGroups", (*API).listPackageGroups},
+	{http.MethodPost, "/package-groups/sub-groups", "ListSubPackageGroups", (*API).listSubPackageGroups},
+	{http.MethodGet, "/get-associated-package-group", "GetAssociatedPackageGroup", (*API).getAssociatedPackageGroup},
+	{http.MethodGet, "/list-associated-packages", "ListAssociatedPackages", (*API).listAssociatedPackages},
+	{http.MethodGet, "/package-group-allowed-repositories", "ListAllowedRepositoriesForGroup", (*API).listAllowedRepositoriesForGroup},
 }
 
 // Register adds every operation to g (the server's /v1 group).

@@ -113,6 +113,9 @@ func (a *API) deleteDomain(c echo.Context) error {
 	if err := a.DB.DropTags(ctx(c), a.ARNs.Domain(d)); err != nil {
 		return err
 	}
+	if err := a.DB.DropTagsPrefix(ctx(c), a.groupARNPrefix(d)); err != nil {
+		return err
+	}
 	desc := a.domainDescription(x)
 	desc["status"] = "Deleted"
 	return c.JSON(http.StatusOK, map[string]any{"domain": desc})

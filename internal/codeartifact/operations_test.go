@@ -246,6 +246,72 @@ func TestEveryOperation(t *testing.T) {
 		{"ListTagsForResource", params{"resourceArn": domARN}, func(t *testing.T, out map[string]any, _ *response) {
 			eq(t, "tags", get(out, "tags"), []any{map[string]any{"key": "team", "value": "core"}})
 		}},
+		// Package groups: /npm/* and its child /npm/acme/*.
+		{"CreatePackageGroup", params{"domain": fxDomain, "packageGroup": "/npm/*", "description": "all npm"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "pattern", str(out, "packageGroup", "pattern"), "/npm/*")
+			eq(t, "arn", str(out, "packageGroup", "arn"), h.api.groupARN(fxDomain, "/npm/*"))
+			eq(t, "domainName", str(out, "packageGroup", "domainName"), fxDomain)
+			eq(t, "parent", str(out, "packageGroup", "parent", "pattern"), "/*")
+			eq(t, "description", str(out, "packageGroup", "description"), "all npm")
+			eq(t, "EXTERNAL_UPSTREAM mode", str(out, "packageGroup", "originConfiguration", "restrictions", "EXTERNAL_UPSTREAM", "mode"), "INHERIT")
+			eq(t, "EXTERNAL_UPSTREAM effectiveMode", str(out, "packageGroup", "originConfiguration", "restrictions", "EXTERNAL_UPSTREAM", "effectiveMode"), "ALLOW")
+			eq(t, "inheritedFrom", str(out, "packageGroup", "originConfiguration", "restrictions", "EXTERNAL_UPSTREAM", "inheritedFrom", "pattern"), "/*")
+			createdAt(t, out, "packageGroup", "createdTime")
+		}},
+		{"CreatePackageGroup", params{"domain": fxDomain, "packageGroup": "/npm/acme/*", "contactInfo": "team@acme.example",
+			"tags": []map[string]string{{"key": "team", "value": "web"}}}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "parent", str(out, "packageGroup", "parent", "pattern"), "/npm/*")
+			eq(t, "parent arn", str(out, "packageGroup", "parent", "arn"), h.api.groupARN(fxDomain, "/npm/*"))
+		}},
+		{"ListTagsForResource", params{"resourceArn": h.api.groupARN(fxDomain, "/npm/acme/*")}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "tags", get(out, "tags"), []any{map[string]any{"key": "team", "value": "web"}})
+		}},
+		{"DescribePackageGroup", params{"domain": fxDomain, "packageGroup": "/npm/acme/*"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "contactInfo", str(out, "packageGroup", "contactInfo"), "team@acme.example")
+		}},
+		{"UpdatePackageGroup", params{"domain": fxDomain, "packageGroup": "/npm/acme/*", "description": "acme scope"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "description", str(out, "packageGroup", "description"), "acme scope")
+			eq(t, "contactInfo kept", str(out, "packageGroup", "contactInfo"), "team@acme.example")
+		}},
+		{"UpdatePackageGroupOriginConfiguration", params{"domain": fxDomain, "packageGroup": "/npm/acme/*",
+			"restrictions":           map[string]string{"EXTERNAL_UPSTREAM": "BLOCK", "PUBLISH": "ALLOW_SPECIFIC_REPOSITORIES"},
+			"addAllowedRepositories": []map[string]string{{"repositoryName": fxRepo, "originRestrictionType": "PUBLISH"}}},
+			func(t *testing.T, out map[string]any, _ *response) {
+				r := get(out, "packageGroup", "originConfiguration", "restrictions")
+				eq(t, "EXTERNAL_UPSTREAM", str(r, "EXTERNAL_UPSTREAM", "effectiveMode"), "BLOCK")
+				eq(t, "PUBLISH", str(r, "PUBLISH", "mode"), "ALLOW_SPECIFIC_REPOSITORIES")
+				eq(t, "PUBLISH repositoriesCount", num(t, r, "PUBLISH", "repositoriesCount"), 1.0)
+				eq(t, "INTERNAL_UPSTREAM", str(r, "INTERNAL_UPSTREAM", "mode"), "INHERIT")
+				eq(t, "allowedRepositoryUpdates", get(out, "allowedRepositoryUpdates"), map[string]any{"PUBLISH": map[string]any{"ADDED": []any{fxRepo}}})
+			}},
+		{"ListAllowedRepositoriesForGroup", params{"domain": fxDomain, "packageGroup": "/npm/acme/*", "originRestrictionType": "PUBLISH"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "allowedRepositories", get(out, "allowedRepositories"), []any{fxRepo})
+		}},
+		{"GetAssociatedPackageGroup", params{"domain": fxDomain, "format": "npm", "namespace": "acme", "package": "ui"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "pattern", str(out, "packageGroup", "pattern"), "/npm/acme/*")
+			eq(t, "associationType", str(out, "associationType"), "STRONG")
+		}},
+		{"GetAssociatedPackageGroup", params{"domain": fxDomain, "format": "pypi", "package": "requests"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "pattern", str(out, "packageGroup", "pattern"), "/*")
+		}},
+		{"ListPackageGroups", params{"domain": fxDomain, "prefix": "/npm"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "patterns", []string{str(out, "packageGroups", 0, "pattern"), str(out, "packageGroups", 1, "pattern")}, []string{"/npm/*", "/npm/acme/*"})
+			eq(t, "count", len(get(out, "packageGroups").([]any)), 2)
+		}},
+		{"ListSubPackageGroups", params{"domain": fxDomain, "packageGroup": "/npm/*"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "children", len(get(out, "packageGroups").([]any)), 1)
+			eq(t, "child", str(out, "packageGroups", 0, "pattern"), "/npm/acme/*")
+		}},
+		{"PublishPackageVersion", pkg.with("package", "tool", "packageVersion", "1.0.0", "assetName", "t.txt", "assetContent", []byte("t")), func(t *testing.T, out map[string]any, _ *response) {}},
+		{"ListAssociatedPackages", params{"domain": fxDomain, "packageGroup": "/generic/ns/tool$", "preview": true}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "packages", get(out, "packages"), []any{map[string]any{"format": "generic", "namespace": fxNS, "package": "tool", "associationType": "STRONG"}})
+		}},
+		{"DeletePackageGroup", params{"domain": fxDomain, "packageGroup": "/npm/*"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "pattern", str(out, "packageGroup", "pattern"), "/npm/*")
+		}},
+		{"DescribePackageGroup", params{"domain": fxDomain, "packageGroup": "/npm/acme/*"}, func(t *testing.T, out map[string]any, _ *response) {
+			eq(t, "re-parented", str(out, "packageGroup", "parent", "pattern"), "/*")
+		}},
 		{"UpdateRepository", params{"domain": fxDomain, "repository": fxRepo, "upstreams": []map[string]string{}}, func(t *testing.T, out map[string]any, _ *response) {
 			eq(t, "upstreams", get(out, "repository", "upstreams"), []any{})
 			eq(t, "description kept", str(out, "repository", "description"), "changed")

@@ -26,20 +26,36 @@ func (a *API) tagTarget(c echo.Context) (string, error) {
 	kind, path, _ := strings.Cut(rest, "/")
 	parts := strings.Split(path, "/")
 	var s access.Scope
+	var group string
 	switch {
+	case kind == "package-group":
+		dom, pattern, ok := parseGroupARNPath(path)
+		if !ok {
+			return "", domain.Invalid("resourceArn %s does not name a package group", arn)
+		}
+		p, err := domain.ParseGroupPattern(pattern)
+		if err != nil || p.String() != pattern {
+			return "", domain.Invalid("resourceArn %s does not name a package group", arn)
+		}
+		s, group = access.Scope{Domain: dom}, pattern
 	case kind == "domain" && len(parts) == 1:
 		s = access.Scope{Domain: parts[0]}
 	case kind == "repository" && len(parts) == 2:
 		s = access.Scope{Domain: parts[0], Repository: parts[1]}
 	default:
-		return "", domain.Invalid("resourceArn %s does not name a taggable domain or repository", arn)
+		return "", domain.Invalid("resourceArn %s does not name a taggable domain, repository or package group", arn)
 	}
 	if err := a.authorize(c, "", arn, s); err != nil {
 		return "", err
 	}
-	if s.Repository == "" {
+	switch {
+	case group != "":
+		if err = domain.ValidateDomainName(s.Domain); err == nil {
+			_, err = a.DB.PackageGroup(ctx(c), s.Domain, group)
+		}
+	case s.Repository == "":
 		_, err = a.DB.GetDomain(ctx(c), s.Domain)
-	} else {
+	default:
 		_, err = a.DB.GetRepository(ctx(c), s.Domain, s.Repository)
 	}
 	return arn, err

@@ -161,7 +161,7 @@ func (a *API) copyPackageVersions(c echo.Context) error {
 		return err
 	}
 	res, err := a.DB.CopyVersions(ctx(c), domain.CopyInput{Domain: d, Source: src, Dest: dst, Ref: ref, Versions: b.Versions,
-		Revisions: b.VersionRevisions, AllowOverwrite: b.AllowOverwrite})
+		Revisions: b.VersionRevisions, AllowOverwrite: b.AllowOverwrite, IncludeFromUpstream: b.IncludeUpstream})
 	if err != nil {
 		return err
 	}

@@ -38,14 +38,16 @@ type BatchInput struct {
 }
 
 // CopyInput selects versions of one package to copy between repositories
-// of a
+// of a domain. IncludeFromUpstream also copies versions the source does
+// not hold but reaches through its upstream repositories.
 type CopyInput struct {
-	Domain         string
-	Source, Dest   string
-	Ref            PackageRef
-	Versions       []string
-	Revisions      map[string]string
-	AllowOverwrite bool
+	Domain              string
+	Source, Dest        string
+	Ref                 PackageRef
+	Versions            []string
+	Revisions           map[string]string
+	AllowOverwrite      bool
+	IncludeFromUpstream bool
 }
 
 // Policy is a stored resource policy.

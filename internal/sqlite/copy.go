@@ -11,7 +11,9 @@ import (
 // CopyVersions copies version records and asset references (never blob
 // bytes) from one repository to another. Each version succeeds or fails on
 // its own; an existing destination version is ALREADY_EXISTS unless
-// AllowOverwrite.
+// AllowOverwrite. With IncludeFromUpstream a version the source does not
+// hold is taken from the first repository of the source's search order
+// (domain.Graph.SearchOrder, repositories only) that holds it.
 func (d *DB) CopyVersions(ctx context.Context, in domain.CopyInput) (domain.BatchResult, error) {
 	res := domain.BatchResult{OK: map[string]domain.VersionResult{}, Failed: map[string]domain.VersionFailure{}}
 	err := d.tx(ctx, func(tx *sql.Tx) error {
@@ -23,7 +25,7 @@ func (d *DB) CopyVersions(ctx context.Context, in domain.CopyInput) (domain.Batc
 		if err != nil {
 			return err
 		}
-		spid, err := packageID(ctx, tx, srid, in.Ref)
+		hops, err := copySources(ctx, tx, in, srid)
 		if err != nil {
 			return err
 		}
@@ -32,7 +34,18 @@ func (d *DB) CopyVersions(ctx context.Context, in domain.CopyInput) (domain.Batc
 			return err
 		}
 		for _, ver := range (domain.BatchInput{Versions: in.Versions, Revisions: in.Revisions}).AllVersions() {
-			sid, v, err := scanVersion(tx.QueryRowContext(ctx, `SELECT `+versionCols+` FROM package_versions v WHERE v.package_id = ? AND v.version = ?`, spid, ver), in.Ref)
+			var sid, spid int64
+			var v domain.PackageVersion
+			err := sql.ErrNoRows
+			for _, pid := range hops {
+				if pid == dpid { // the destination sits upstream of the source
+					continue
+				}
+				if sid, v, err = findVersion(ctx, tx, pid, in.Ref, ver); err != sql.ErrNoRows {
+					spid = pid
+					break
+				}
+			}
 			if err == sql.ErrNoRows {
 				res.Failed[ver] = domain.VersionFailure{Code: domain.CodeNotFound, Message: "package version " + ver + " does not exist in " + in.Source}
 				continue
@@ -87,4 +100,44 @@ func (d *DB) CopyVersions(ctx context.Context, in domain.CopyInput) (domain.Batc
 		return nil
 	})
 	return res, err
+}
+
+// copySources returns the ids of the package in the repositories a copy
+// takes versions from, in priority order: the source alone, or with
+// IncludeFromUpstream every repository of its search order holding the
+// package. ErrNotFound when none holds it.
+func copySources(ctx context.Context, tx *sql.Tx, in domain.CopyInput, srid int64) ([]int64, error) {
+	if !in.IncludeFromUpstream {
+		pid, err := packageID(ctx, tx, srid, in.Ref)
+		if err != nil {
+			return nil, err
+		}
+		return []int64{pid}, nil
+	}
+	g, err := graph(ctx, tx, in.Domain)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, h := range g.SearchOrder(in.Source) {
+		if h.ExternalConnection != "" {
+			continue
+		}
+		rid, err := repoID(ctx, tx, in.Domain, h.Repository)
+		if err != nil {
+			return nil, err
+		}
+		pid, err := packageID(ctx, tx, rid, in.Ref)
+		if domain.KindOf(err) == domain.ErrNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pid)
+	}
+	if len(out) == 0 {
+		return nil, domain.NotFound("package", refString(in.Ref))
+	}
+	return out, nil
 }

@@ -27,6 +27,8 @@ type DB struct {
 
 	account  string        // written into events
 	eventsCh chan struct{} // signalled after commits that wrote events
+
+	groups groupCache // package groups per domain (groups.go)
 }
 
 // Open opens (creating if needed) the database at path and applies pending

@@ -82,6 +82,7 @@ func (d *DB) ListDomains(ctx context.Context, p domain.Page) ([]domain.Domain, s
 // returns a zero Domain.
 func (d *DB) DeleteDomain(ctx context.Context, name string) (domain.Domain, error) {
 	var out domain.Domain
+	defer d.groups.invalidate() // its package groups go with it
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		x, err := scanDomain(tx.QueryRowContext(ctx, `SELECT `+domainCols+` FROM domains d WHERE d.name = ?`, name))
 		if err == sql.ErrNoRows {

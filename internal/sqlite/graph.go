@@ -10,12 +10,18 @@ import (
 // Graph returns the upstream configuration of every repository of a
 // domain, for domain.Graph.SearchOrder.
 func (d *DB) Graph(ctx context.Context, dom string) (domain.Graph, error) {
+	return graph(ctx, d.db, dom)
+}
+
+// graph reads a domain's upstream configuration through q (a transaction
+// when the caller needs it consistent with its writes).
+func graph(ctx context.Context, q querier, dom string) (domain.Graph, error) {
 	g := domain.Graph{Upstreams: map[string][]string{}, External: map[string]string{}}
-	did, err := domainID(ctx, d.db, dom)
+	did, err := domainID(ctx, q, dom)
 	if err != nil {
 		return g, err
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT name, external_connection FROM repositories WHERE domain_id = ?`, did)
+	rows, err := q.QueryContext(ctx, `SELECT name, external_connection FROM repositories WHERE domain_id = ?`, did)
 	if err != nil {
 		return g, fmt.Errorf("sqlite: graph: %w", err)
 	}
@@ -30,7 +36,7 @@ func (d *DB) Graph(ctx context.Context, dom string) (domain.Graph, error) {
 		}
 	}
 	rows.Close()
-	rows, err = d.db.QueryContext(ctx, `SELECT r.name, u.name FROM upstreams x JOIN repositories r ON r.id = x.repository_id
+	rows, err = q.QueryContext(ctx, `SELECT r.name, u.name FROM upstreams x JOIN repositories r ON r.id = x.repository_id
 		JOIN repositories u ON u.id = x.upstream_id WHERE r.domain_id = ? ORDER BY r.name, x.position`, did)
 	if err != nil {
 		return g, fmt.Errorf("sqlite: graph: %w", err)

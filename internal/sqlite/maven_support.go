@@ -30,7 +30,7 @@ func (d *DB) PutMavenFile(ctx context.Context, in domain.MavenFileInput) (domain
 		if err != nil {
 			return err
 		}
-		pid, err := ensurePackage(ctx, tx, rid, in.Ref)
+		pid, err := d.ensurePublishPackage(ctx, tx, rid, in.Domain, in.Repository, in.Ref)
 		if err != nil {
 			return err
 		}

@@ -91,10 +91,3 @@ func (d *DB) OriginControls(ctx context.Context, dom, repo string, ref domain.Pa
 	}
 	return publish, upstream, nil
 }
-
-// ExternalUpstreamAllowed reports whether the package group governing ref
-// lets repository repo take ref from external connections.
-// TODO(package groups): until groups land every package is allowed.
-func (d *DB) ExternalUpstreamAllowed(ctx context.Context, dom, repo string, ref domain.PackageRef) (bool, error) {
-	return true, nil
-}

@@ -29,7 +29,7 @@ func (d *DB) PublishVersion(ctx context.Context, in domain.PublishInput) (domain
 		if err != nil {
 			return err
 		}
-		pid, err := ensurePackage(ctx, tx, rid, in.Ref)
+		pid, err := d.ensurePublishPackage(ctx, tx, rid, in.Domain, in.Repository, in.Ref)
 		if err != nil {
 			return err
 		}

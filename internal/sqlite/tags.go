@@ -65,3 +65,10 @@ func (d *DB) DropTags(ctx context.Context, arn string) error {
 	_, err := d.db.ExecContext(ctx, `DELETE FROM resource_tags WHERE arn = ?`, arn)
 	return err
 }
+
+// DropTagsPrefix removes every tag of the resources whose ARN starts with
+// prefix (the package groups of a deleted domain).
+func (d *DB) DropTagsPrefix(ctx context.Context, prefix string) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM resource_tags WHERE substr(arn, 1, length(?)) = ?`, prefix, prefix)
+	return err
+}

@@ -20,7 +20,7 @@ func (d *DB) AddAsset(ctx context.Context, in domain.AddAssetInput) (domain.Pack
 		if err != nil {
 			return err
 		}
-		pid, err := ensurePackage(ctx, tx, rid, in.Ref)
+		pid, err := d.ensurePublishPackage(ctx, tx, rid, in.Domain, in.Repository, in.Ref)
 		if err != nil {
 			return err
 		}
