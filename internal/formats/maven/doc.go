@@ -36,6 +36,17 @@
 // state and served with strong ETags. Files are served with
 // http.ServeContent (sendfile for files, ranges, conditional requests).
 //
+// With Format.Chain set, reads resolve through the repository's upstreams
+// and external connection (proxy.go, CodeArtifact's search order): a file
+// the repository lacks is served from the first hop that has it and
+// retained (metadata only) in the asked repository and, when it came
+// through an external connection, in the repository holding it; files
+// from upstream are verified against upstream's .sha1 when it publishes
+// one. Artifact-level maven-metadata.xml is the union of the versions
+// visible along the chain. A deploy of a release version an external
+// connection has is a 409 when the package's origin controls allow both
+// publishing and upstream.
+//
 // Errors are domain-kinded; the server renders them as plain text, and
 // adds WWW-Authenticate: Basic to a 401 so mvn retries with the
 // credentials of its settings.xml. The package imports internal/domain,

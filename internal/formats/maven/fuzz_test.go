@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/artifactd/registry/internal/domain"
 )
 
 // Run each for a while with, e.g.:
@@ -128,6 +130,32 @@ func FuzzCompareVersions(f *testing.F) {
 		}
 		if ab, ba := va.Compare(vb), vb.Compare(va); ab != -ba {
 			t.Fatalf("compare(%q, %q) = %d but compare(%q, %q) = %d", a, b, ab, b, a, ba)
+		}
+	})
+}
+
+// FuzzParseChecksum feeds checksum files as upstream repositories serve
+// them: a digest is returned only as lowercase hex of the algorithm's
+// length, and never panics.
+func FuzzParseChecksum(f *testing.F) {
+	for _, s := range []string{
+		"da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709  junit-4.13.2.jar\n",
+		"SHA1(junit-4.13.2.jar)= da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		"<html>404</html>", "", " \n", "da39a3ee5e6b4b0d3255bfef95601890afd8070",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sum, err := ParseChecksum(body, "sha1")
+		if err != nil {
+			if domain.KindOf(err) != domain.ErrInvalid {
+				t.Fatalf("error %v is not ErrInvalid", err)
+			}
+			return
+		}
+		if len(sum) != 40 || strings.ToLower(sum) != sum || !isHexDigits(sum) || !strings.Contains(strings.ToLower(string(body)), sum) {
+			t.Fatalf("ParseChecksum(%q) = %q", body, sum)
 		}
 	})
 }

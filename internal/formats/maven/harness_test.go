@@ -45,7 +45,8 @@ const (
 	repo = "shared"
 )
 
-func newHarness(t testing.TB) *harness {
+// opts adjust the Format before its routes are registered.
+func newHarness(t testing.TB, opts ...func(*Format)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -88,6 +89,9 @@ func newHarness(t testing.TB) *harness {
 		Auth: &server.Authenticator{LookupKey: db.LookupAccessKey, LookupToken: db.LookupToken},
 	})
 	h.f = &Format{Store: db, Blobs: blobs, MaxFileBytes: 1 << 20, Authorize: authorize}
+	for _, o := range opts {
+		o(h.f)
+	}
 	h.f.Register(srv.Format(h.f.Name(), h.f.Flavour()))
 	h.ts = httptest.NewServer(srv.Echo)
 	t.Cleanup(h.ts.Close)

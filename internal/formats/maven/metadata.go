@@ -32,6 +32,9 @@ type UploadedMetadata struct {
 	// snapshot-level metadata.
 	Timestamp   string
 	BuildNumber int
+	// LastUpdated is versioning/lastUpdated (yyyyMMddHHmmss, UTC) as
+	// written, unchecked.
+	LastUpdated string
 	// Plugins is set for group-level metadata (plugin prefixes).
 	Plugins bool
 }
@@ -41,10 +44,11 @@ type metadataXML struct {
 	ArtifactID text `xml:"artifactId"`
 	Version    text `xml:"version"`
 	Versioning struct {
-		Latest   text   `xml:"latest"`
-		Release  text   `xml:"release"`
-		Versions []text `xml:"versions>version"`
-		Snapshot struct {
+		Latest      text   `xml:"latest"`
+		Release     text   `xml:"release"`
+		Versions    []text `xml:"versions>version"`
+		LastUpdated text   `xml:"lastUpdated"`
+		Snapshot    struct {
 			Timestamp   text `xml:"timestamp"`
 			BuildNumber text `xml:"buildNumber"`
 		} `xml:"snapshot"`
@@ -66,6 +70,7 @@ func ParseMetadata(doc []byte) (UploadedMetadata, error) {
 		GroupID: string(x.GroupID), ArtifactID: string(x.ArtifactID), Version: string(x.Version),
 		Latest: string(x.Versioning.Latest), Release: string(x.Versioning.Release),
 		Timestamp: string(x.Versioning.Snapshot.Timestamp), Plugins: len(x.Plugins) > 0,
+		LastUpdated: string(x.Versioning.LastUpdated),
 	}
 	for _, v := range x.Versioning.Versions {
 		if v != "" {
@@ -139,16 +144,25 @@ func listArtifact(groupID, artifactID string, versions []domain.VersionRecord) (
 	if len(l.Versions) == 0 {
 		return l, false
 	}
+	l.Updated = time.UnixMilli(updated).UTC()
+	l.order()
+	return l, true
+}
+
+// order sorts the versions in Maven order and sets latest (the highest)
+// and release (the highest non-snapshot).
+func (l *artifactListing) order() {
 	SortVersions(l.Versions)
-	l.Latest = l.Versions[len(l.Versions)-1]
+	l.Latest, l.Release = "", ""
+	if len(l.Versions) > 0 {
+		l.Latest = l.Versions[len(l.Versions)-1]
+	}
 	for i := len(l.Versions) - 1; i >= 0; i-- {
 		if !IsSnapshot(l.Versions[i]) {
 			l.Release = l.Versions[i]
 			break
 		}
 	}
-	l.Updated = time.UnixMilli(updated).UTC()
-	return l, true
 }
 
 // render writes artifact-level maven-metadata.xml.

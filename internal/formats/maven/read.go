@@ -41,9 +41,22 @@ func (f *Format) get(c echo.Context, rp repository, raw string) error {
 	return f.getFile(c, rp, p)
 }
 
-// metadata returns the rendered metadata document a path names, from the
-// cache when it holds one for the package's current state.
+// metadata returns the rendered metadata document a path names: with a
+// Chain, merged along the repository's search order (proxy.go).
 func (f *Format) metadata(ctx context.Context, rp repository, p Path) (*metadataDoc, error) {
+	if f.Chain == nil {
+		return f.localMetadata(ctx, rp, p)
+	}
+	if p.Kind == KindSnapshotMetadata {
+		return f.chainSnapshotMetadata(ctx, rp, p)
+	}
+	return f.mergedMetadata(ctx, rp, p)
+}
+
+// localMetadata returns the metadata document a path names from one
+// repository's own state, from the cache when it holds one for the
+// package's current state.
+func (f *Format) localMetadata(ctx context.Context, rp repository, p Path) (*metadataDoc, error) {
 	ref := p.Ref()
 	where := p.Coordinates() + " " + MetadataFile
 	if p.Kind == KindSnapshotMetadata {
@@ -132,9 +145,21 @@ func (f *Format) asset(ctx context.Context, rp repository, p Path) (domain.Asset
 func (f *Format) getFile(c echo.Context, rp repository, p Path) error {
 	ctx := c.Request().Context()
 	a, err := f.asset(ctx, rp, p)
+	if domain.KindOf(err) == domain.ErrNotFound && f.Chain != nil {
+		served, perr := f.proxyFile(c, rp, p)
+		if served || perr != nil {
+			return perr
+		}
+	}
 	if err != nil {
 		return err
 	}
+	return f.serveStored(c, p, a)
+}
+
+// serveStored serves a stored file, or its checksum when the path names
+// one.
+func (f *Format) serveStored(c echo.Context, p Path, a domain.Asset) error {
 	if p.Checksum != "" {
 		return serveChecksum(c, hashOf(a.Hashes, p.Checksum))
 	}

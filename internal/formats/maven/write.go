@@ -77,6 +77,11 @@ func (f *Format) putFile(c echo.Context, rp repository, p Path) error {
 	if r.ContentLength > max {
 		return tooLarge(max)
 	}
+	if f.Chain != nil {
+		if err := f.checkUpstreamConflict(ctx, rp, p); err != nil {
+			return err
+		}
+	}
 	var body io.Reader = &limitedBody{r: r.Body, n: max}
 	meta := versionMeta{}
 	if p.Snapshot() {
