@@ -44,9 +44,22 @@
 // metadata carries one (yanked_reason); the control plane has no field to
 // set it.
 //
+// Upstreams and external connections (proxy.go, upstreampage.go): with
+// Chain set, a project page shows the union of the files visible along
+// the repository's search order (internal repositories from the store,
+// an external connection from its upstream PEP 691 or PEP 503 page; the
+// first hop with a version gives all its files), and a file the
+// repository does not hold is served from the first hop that has it and
+// retained (internal hop) or ingested after its sha256 was checked
+// (external connection) in the repositories domain.RetainIn names.
+// Publishing a version the external connection has is 409 when the
+// package's origin controls allow both publishing and upstream.
+//
 // Errors are domain-kinded errors; the server renders them as plain text,
 // with 401 and WWW-Authenticate: Basic for anonymous callers that must
-// authenticate. The package imports internal/domain, internal/blob (the
-// interface), internal/server and internal/formats; the metadata store is
+// authenticate; a failed upstream fetch is 502 (504 on a timeout). The
+// package imports internal/domain, internal/blob (the interface),
+// internal/server, internal/formats, internal/formats/rendered and
+// internal/upstream (the client's types); the metadata store is
 // reached through the Store interface defined here.
 package pypi

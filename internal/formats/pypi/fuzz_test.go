@@ -112,3 +112,44 @@ func FuzzInspectWheel(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUpstreamPage: reading an upstream project page (PEP 503 HTML or
+// PEP 691 JSON) never panics, and everything it keeps is a distribution
+// file of the project with a PEP 440 version, a well-formed digest and a
+// URL that is relative or http(s).
+func FuzzUpstreamPage(f *testing.F) {
+	h := strings.Repeat("0f", 32)
+	f.Add([]byte(`<a href="../../p/foo-1.0.tar.gz#sha256=`+h+`" data-yanked="" data-core-metadata="sha256=`+h+`">foo-1.0.tar.gz</a>`), false)
+	f.Add([]byte(`<a href="foo-1.0-py3-none-any.whl">foo-1.0-py3-none-any.whl<a href="x">foo-2.0.tar.gz</a>`), false)
+	f.Add([]byte(`{"files":[{"filename":"foo-1.0.tar.gz","url":"u","hashes":{"sha256":"`+h+`"},"yanked":"r","core-metadata":true}]}`), true)
+	f.Add([]byte(`{"files":[{"filename":"foo-1.0.tar.gz","url":"javascript:x","yanked":{},"core-metadata":{"sha256":1}}]}`), true)
+	f.Fuzz(func(t *testing.T, b []byte, asJSON bool) {
+		ct := "text/html"
+		if asJSON {
+			ct = ctJSON
+		}
+		files, err := parseUpstreamPage(b, ct, "foo")
+		if err != nil {
+			return
+		}
+		for _, u := range files {
+			fn, err := ParseFilename(u.name)
+			if err != nil || Normalize(fn.Name) != "foo" {
+				t.Fatalf("kept %q", u.name)
+			}
+			if _, ok := ParseVersion(u.version); !ok {
+				t.Fatalf("version %q", u.version)
+			}
+			if u.sha256 != "" && !validSHA256(u.sha256) || u.metadataSHA256 != "" && !validSHA256(u.metadataSHA256) {
+				t.Fatalf("digests %q %q", u.sha256, u.metadataSHA256)
+			}
+			if u.ref == "" || strings.Contains(u.ref, "#") {
+				t.Fatalf("ref %q", u.ref)
+			}
+			if i := strings.Index(u.ref, ":"); i >= 0 && !strings.HasPrefix(u.ref, "http://") && !strings.HasPrefix(u.ref, "https://") && !strings.HasPrefix(u.ref, "foo/") && strings.IndexAny(u.ref[:i], "/?") < 0 {
+				t.Fatalf("ref with a scheme %q", u.ref)
+			}
+		}
+		upstreamVersions(files, "foo", "public:pypi")
+	})
+}

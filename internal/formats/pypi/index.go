@@ -148,8 +148,10 @@ func (p project) html() []byte {
 	for _, f := range p.files {
 		b.WriteString(`    <a href="`)
 		b.WriteString(html.EscapeString(f.url))
-		b.WriteString("#sha256=")
-		b.WriteString(f.sha256)
+		if f.sha256 != "" {
+			b.WriteString("#sha256=")
+			b.WriteString(f.sha256)
+		}
 		b.WriteByte('"')
 		if f.requiresPython != "" {
 			b.WriteString(` data-requires-python="`)
@@ -186,15 +188,15 @@ type jsonHashes struct {
 }
 
 type jsonFile struct {
-	Filename         string     `json:"filename"`
-	URL              string     `json:"url"`
-	Hashes           jsonHashes `json:"hashes"`
-	RequiresPython   string     `json:"requires-python,omitempty"`
-	Size             int64      `json:"size"`
-	UploadTime       string     `json:"upload-time,omitempty"`
-	Yanked           any        `json:"yanked"`
-	CoreMetadata     any        `json:"core-metadata"`
-	DistInfoMetadata any        `json:"dist-info-metadata"`
+	Filename         string            `json:"filename"`
+	URL              string            `json:"url"`
+	Hashes           map[string]string `json:"hashes"`
+	RequiresPython   string            `json:"requires-python,omitempty"`
+	Size             int64             `json:"size"`
+	UploadTime       string            `json:"upload-time,omitempty"`
+	Yanked           any               `json:"yanked"`
+	CoreMetadata     any               `json:"core-metadata"`
+	DistInfoMetadata any               `json:"dist-info-metadata"`
 }
 
 type jsonProject struct {
@@ -208,7 +210,11 @@ type jsonProject struct {
 func (p project) json() []byte {
 	out := jsonProject{Meta: jsonMeta{apiVersion}, Name: p.name, Versions: p.versions, Files: make([]jsonFile, len(p.files))}
 	for i, f := range p.files {
-		jf := jsonFile{Filename: f.name, URL: f.url, Hashes: jsonHashes{f.sha256}, RequiresPython: f.requiresPython,
+		hashes := map[string]string{}
+		if f.sha256 != "" { // an upstream file without a declared digest
+			hashes["sha256"] = f.sha256
+		}
+		jf := jsonFile{Filename: f.name, URL: f.url, Hashes: hashes, RequiresPython: f.requiresPython,
 			Size: f.size, UploadTime: f.uploadTime, Yanked: false, CoreMetadata: false, DistInfoMetadata: false}
 		if f.yanked {
 			jf.Yanked = true

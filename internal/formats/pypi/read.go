@@ -59,8 +59,12 @@ func (f *Format) getProject(c echo.Context, rp repo, name string) error {
 }
 
 // page returns a rendering of the current state of a project, from the
-// cache when it has one for this state.
+// cache when it has one for this state; with Chain set, merged along the
+// repository's search order (proxy.go).
 func (f *Format) page(ctx context.Context, rp repo, name string, asJSON bool) (*rendered.Doc, error) {
+	if f.Chain != nil {
+		return f.mergedPage(ctx, rp, name, asJSON)
+	}
 	r := ref(name)
 	stamp, err := f.Store.PackageStamp(ctx, rp.domain, rp.name, r)
 	if err != nil {
@@ -93,7 +97,9 @@ func notFoundProject(err error, name string) error {
 }
 
 // getFile serves a distribution file, or a wheel's core metadata file
-// ({file}.metadata), of a Published or Unlisted version. Files are served
+// ({file}.metadata), of a Published or Unlisted version; with Chain set,
+// one the repository does not hold comes through its upstreams
+// (proxy.go). Files are served
 // with http.ServeContent (sendfile, Range, conditional requests; the ETag
 // is the sha256); other readers are streamed.
 func (f *Format) getFile(c echo.Context, rp repo, rt route) error {
@@ -103,6 +109,13 @@ func (f *Format) getFile(c echo.Context, rp repo, rt route) error {
 	ctx := c.Request().Context()
 	missing := domain.NotFound("file", rt.project+"/"+rt.version+"/"+rt.file)
 	a, v, err := f.Store.GetAsset(ctx, rp.domain, rp.name, ref(rt.project), rt.version, rt.file)
+	if domain.KindOf(err) == domain.ErrNotFound && f.Chain != nil {
+		served, err := f.proxyFile(c, rp, rt)
+		if err != nil || served {
+			return err
+		}
+		return missing
+	}
 	if err != nil {
 		if domain.KindOf(err) == domain.ErrNotFound {
 			return missing

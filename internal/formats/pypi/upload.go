@@ -2,6 +2,7 @@ package pypi
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -286,6 +287,9 @@ func (f *Format) accept(c echo.Context, rp repo, form *uploadForm) error {
 	r := ref(name)
 	meta := md.versionMeta()
 	meta.Metadata = files
+	if err := f.checkNotUpstream(ctx, rp, r, normVersion); err != nil {
+		return err
+	}
 	_, err = f.Store.PublishVersion(ctx, domain.PublishInput{Domain: rp.domain, Repository: rp.name, Ref: r, Version: normVersion,
 		Meta: meta, Assets: assets, Dependencies: md.dependencies()})
 	if domain.KindOf(err) == domain.ErrConflict {
@@ -359,4 +363,50 @@ func (l *limited) Read(p []byte) (int, error) {
 
 func tooLarge(what string, max int64) error {
 	return domain.Errorf(domain.ErrTooLarge, "%s exceeds the limit of %d bytes", what, max)
+}
+
+// checkNotUpstream refuses publishing a version that the repository's
+// external connections have, when the package's origin controls allow
+// both publishing and upstream (CodeArtifact answers 409: the version
+// would shadow or be shadowed by the public one). Under the default for
+// internally published packages (upstream BLOCK) nothing is asked
+// upstream.
+func (f *Format) checkNotUpstream(ctx context.Context, rp repo, r domain.PackageRef, version string) error {
+	if f.Chain == nil {
+		return nil
+	}
+	publish, up, err := f.Chain.OriginControls(ctx, rp.domain, rp.name, r)
+	if domain.KindOf(err) == domain.ErrNotFound {
+		return nil
+	}
+	if err != nil || publish != domain.Allow || up != domain.Allow {
+		return err
+	}
+	g, err := f.Chain.Graph(ctx, rp.domain)
+	if err != nil {
+		return err
+	}
+	for _, h := range g.SearchOrder(rp.name) {
+		if h.ExternalConnection == "" {
+			continue
+		}
+		doc, found, err := f.upstreamPage(ctx, rp, h.ExternalConnection, r.Name)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
+		files, err := parseUpstreamPage(doc.Body, doc.ContentType, r.Name)
+		if err != nil {
+			continue
+		}
+		for _, uf := range files {
+			if uf.version == version {
+				return domain.Conflict("package-version", version,
+					"Version %s of %s already exists on the external connection %s; with origin controls publish ALLOW and upstream ALLOW a version that exists upstream cannot be published", version, r.Name, h.ExternalConnection)
+			}
+		}
+	}
+	return nil
 }
