@@ -58,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = fsck(ctx, args[1:], stdout, stderr)
 	case "gc":
 		err = gc(ctx, args[1:], stdout, stderr)
+	case "purge":
+		err = purge(ctx, args[1:], stdout, stderr)
 	case "maven-seed":
 		err = mavenSeed(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":

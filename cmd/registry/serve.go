@@ -225,6 +225,7 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 	ca := &codeartifact.API{DB: a.db, Blobs: a.blobs, Authz: authz, ARNs: access.ARNs{Region: a.cfg.Region, Account: a.account},
 		BaseURL: base, MaxAssetBytes: a.cfg.MaxAssetBytes, Log: a.log, Connections: a.ups.customConnections()}
 	ca.Register(srv.CodeArtifact())
+	a.registerAdmin(srv, authz) // DELETE /admin/upstream-cache (admin.go)
 
 	repoExists := func(ctx context.Context, d, r string) error { _, err := a.db.GetRepository(ctx, d, r); return err }
 	authorizeFormat := authz.FormatAuthorizer(ca.ARNs, repoExists)

@@ -23,6 +23,9 @@
 //	a caller holding an old copy waits at most StaleAfter, then gets it
 //	Stale while the refresh goes on and updates the cache
 //
+// Client.Purge forgets a key's copy (memory and disk); Client.Query is an
+// uncached GET (searches) through the same breaker and retries.
+//
 // Artifacts (Client.Fetch): exactly one upstream request per key at a time.
 //
 //	                         ┌────────────── spool file (unlinked) ──▶ Download 1 (ReadAt, own offset)

@@ -10,7 +10,8 @@
 //	method      path below /npm/{domain}/{repo}/     what                          permission
 //	GET/HEAD    -/ping                              {}                            ReadFromRepository
 //	GET         -/whoami                            {"username": principal}      an authenticated caller
-//	GET         -/v1/search?text=&size=&from=       search the repository         ReadFromRepository
+//	GET         -/v1/search?text=&size=&from=       search the repository, its    ReadFromRepository
+//	                                                upstreams, then upstream's
 //	GET         -/package/{name}/dist-tags          tags -> versions              ReadFromRepository
 //	PUT         -/package/{name}/dist-tags/{tag}    body "version": set a tag     PublishPackageVersion
 //	DELETE      -/package/{name}/dist-tags/{tag}    remove a tag (not latest)     PublishPackageVersion

@@ -102,7 +102,7 @@ func (f *Format) chainState(ctx context.Context, rp repo, n Name) (hops []hopSta
 			if h.ExternalConnection == "" {
 				continue
 			}
-			doc, found, err := f.upstreamPackument(ctx, h.ExternalConnection, n)
+			doc, found, err := f.upstreamPackument(ctx, rp, h.ExternalConnection, n)
 			if err != nil {
 				return nil, "", false, err
 			}
@@ -127,15 +127,18 @@ func hopIndex(order []domain.Hop, h domain.Hop) int {
 }
 
 // upstreamPackument returns the external connection's packument of a
-// package. found is false when the connection has no client, upstream
-// says the package does not exist, or upstream is unreachable with no
-// cached copy (retained versions are served all the same).
-func (f *Format) upstreamPackument(ctx context.Context, conn string, n Name) (upstream.Doc, bool, error) {
+// package, as repository rp reads it: a repository that prefers cached
+// metadata (Format.PreferCached) takes any cached copy without
+// revalidation. found is false when the connection has no client,
+// upstream says the package does not exist, or upstream is unreachable
+// with no cached copy (retained versions are served all the same).
+func (f *Format) upstreamPackument(ctx context.Context, rp repo, conn string, n Name) (upstream.Doc, bool, error) {
 	cl := f.Upstreams[conn]
 	if cl == nil {
 		return upstream.Doc{}, false, nil
 	}
-	doc, err := cl.Metadata(ctx, "packument/"+n.String(), n.escaped(), upstream.MetaOptions{Accept: ctFull})
+	opt := upstream.MetaOptions{Accept: ctFull, PreferCached: f.PreferCached != nil && f.PreferCached(rp.domain, rp.name)}
+	doc, err := cl.Metadata(ctx, packumentKey(n), n.escaped(), opt)
 	switch {
 	case err == nil:
 		return doc, true, nil
@@ -144,6 +147,10 @@ func (f *Format) upstreamPackument(ctx context.Context, conn string, n Name) (up
 	}
 	return upstream.Doc{}, false, err
 }
+
+// packumentKey is the key of a package's packument in an upstream
+// client's metadata cache.
+func packumentKey(n Name) string { return "packument/" + n.String() }
 
 // mergedDocument renders the union of the versions visible along the
 // search order of rp.
@@ -379,7 +386,7 @@ func (f *Format) proxyTarball(c echo.Context, rp repo, rt route, version string)
 func (f *Format) ingestTarball(c echo.Context, rp repo, rt route, h domain.Hop, version string) (served bool, err error) {
 	ctx := c.Request().Context()
 	n := rt.name
-	doc, found, err := f.upstreamPackument(ctx, h.ExternalConnection, n)
+	doc, found, err := f.upstreamPackument(ctx, rp, h.ExternalConnection, n)
 	if err != nil || !found {
 		return false, err
 	}

@@ -34,6 +34,12 @@ type fakeNPM struct {
 	tarballs  atomic.Int64
 	packument atomic.Int64
 	gate      chan struct{} // when set, tarball responses wait for it to close
+	// notModified counts packument requests answered 304 to If-None-Match.
+	notModified atomic.Int64
+	// search is the body /-/v1/search answers (404 when nil); searches
+	// records the query strings it was asked.
+	search   []byte
+	searches []string
 }
 
 func newFakeNPM(t testing.TB) *fakeNPM {
@@ -53,8 +59,15 @@ func (u *fakeNPM) serve(w http.ResponseWriter, r *http.Request) {
 	body, isFile := u.files[p]
 	doc, isDoc := u.docs[strings.Replace(p, "%2f", "/", 1)]
 	gate := u.gate
+	search := u.search
+	if p == "-/v1/search" {
+		u.searches = append(u.searches, r.URL.RawQuery)
+	}
 	u.mu.Unlock()
 	switch {
+	case p == "-/v1/search" && search != nil:
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(search)
 	case isFile:
 		u.tarballs.Add(1)
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -66,8 +79,19 @@ func (u *fakeNPM) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write(body[len(body)/2:])
 	case isDoc:
 		u.packument.Add(1)
+		u.mu.Lock()
+		body, _ := json.Marshal(doc)
+		u.mu.Unlock()
+		sum := sha1.Sum(body)
+		etag := `"` + hex.EncodeToString(sum[:]) + `"`
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			u.notModified.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(doc)
+		w.Write(body)
 	default:
 		http.Error(w, `{"error":"Not found"}`, http.StatusNotFound)
 	}
@@ -109,10 +133,21 @@ func (u *fakeNPM) add(p pkg, tags map[string]string) []byte {
 // and, for those in external, the external connection.
 func newProxyHarness(t *testing.T, repos [][]string, external ...string) (*harness, *fakeNPM) {
 	t.Helper()
+	return newProxyHarnessWith(t, nil, repos, external...)
+}
+
+// newProxyHarnessWith is newProxyHarness with adjust applied to the
+// upstream client's configuration and the format before they are used.
+func newProxyHarnessWith(t *testing.T, adjust func(*upstream.Config, *Format), repos [][]string, external ...string) (*harness, *fakeNPM) {
+	t.Helper()
 	up := newFakeNPM(t)
 	h := newHarness(t, func(f *Format) {
-		cl, err := upstream.New(upstream.Config{Name: "npmjs", BaseURL: up.ts.URL + "/", Blobs: f.Blobs.(blob.Store), SpoolDir: t.TempDir(),
-			MaxRetries: -1, StaleAfter: time.Second, MetadataTTL: time.Hour, BreakerCooldown: time.Hour})
+		cfg := upstream.Config{Name: "npmjs", BaseURL: up.ts.URL + "/", Blobs: f.Blobs.(blob.Store), SpoolDir: t.TempDir(),
+			MaxRetries: -1, StaleAfter: time.Second, MetadataTTL: time.Hour, BreakerCooldown: time.Hour}
+		if adjust != nil {
+			adjust(&cfg, f)
+		}
+		cl, err := upstream.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

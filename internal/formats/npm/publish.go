@@ -155,6 +155,9 @@ func (f *Format) publish(c echo.Context, rp repo, n Name, doc *document, tarball
 	if err != nil {
 		return err
 	}
+	if err := f.checkUpstreamCollision(ctx, rp, n, version); err != nil {
+		return err
+	}
 	in := domain.PublishInput{
 		Domain: rp.domain, Repository: rp.name, Ref: ref, Version: version,
 		Meta:         m.meta(readme),
