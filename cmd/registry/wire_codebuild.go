@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/access"
+	"github.com/artifactd/registry/internal/events/outbox"
 	"github.com/artifactd/registry/internal/pipeline/build"
 	"github.com/artifactd/registry/internal/pipeline/codebuild"
 	"github.com/artifactd/registry/internal/pipeline/engine"
@@ -38,15 +39,16 @@ func (a *app) wireCodeBuild(ctx context.Context, srv *server.Server, base string
 	if err != nil {
 		return nil, err
 	}
+	root, _, err := a.db.EnsureRoot(ctx)
+	if err != nil {
+		sec.Close()
+		return nil, err
+	}
+	creds := buildCredentials{db: a.db, base: base, principal: root.PrincipalID}
 	builds, err := build.Open(ctx, build.Config{DataDir: a.cfg.DataDir, Blobs: a.blobs, Secrets: sec,
 		Region: a.cfg.Region, Account: a.account, BaseURL: base, Log: a.log,
-		ExtraEnv: map[string]string{"AWS_ENDPOINT_URL": base},
-		// Events go to the log until the NATS publisher is wired to this hook.
-		Events: func(e any) {
-			if ev, ok := e.(build.Event); ok {
-				a.log.Debug("build event", "detail_type", ev.DetailType, "project", ev.Project, "dedup_id", ev.DedupID)
-			}
-		}})
+		ExtraEnv:    map[string]string{"AWS_ENDPOINT_URL": base},
+		Credentials: creds.forBuild})
 	if err != nil {
 		sec.Close()
 		return nil, err
@@ -96,10 +98,17 @@ func (cb *codeBuild) PipelineBuilder() engine.Builder { return pipelineBuilder{c
 // name, the exported variables, the log URL and the reason of a failure.
 type pipelineBuilder struct{ svc *build.Service }
 
+// Outbox is the build service's event outbox, which startPipelines relays
+// to NATS.
+func (p pipelineBuilder) Outbox() *outbox.Table { return p.svc.Outbox() }
+
 var _ engine.Builder = pipelineBuilder{}
 
 func (p pipelineBuilder) StartBuild(ctx context.Context, project string, in engine.BuildInput) (string, error) {
 	req := build.StartRequest{Project: project, Initiator: in.Initiator, SourceVersion: in.SourceVersion, OutputArtifacts: in.Outputs}
+	for _, r := range in.Repositories {
+		req.Repositories = append(req.Repositories, build.Repository{Domain: r.Domain, Repository: r.Repository, Format: r.Format})
+	}
 	for _, s := range in.Sources {
 		req.InputArtifacts = append(req.InputArtifacts, build.InputArtifact{Name: s.Name, Digest: s.SHA256})
 	}
@@ -110,8 +119,13 @@ func (p pipelineBuilder) StartBuild(ctx context.Context, project string, in engi
 	return b.ID, err
 }
 
+// WaitBuild waits for the build and for the automatic retries of an
+// on-failure RETRY it started, and returns the outcome of the last.
 func (p pipelineBuilder) WaitBuild(ctx context.Context, id string) (engine.BuildResult, error) {
 	b, err := p.svc.Wait(ctx, id)
+	for err == nil && b.AutoRetry != nil && b.AutoRetry.NextID != "" {
+		b, err = p.svc.Wait(ctx, b.AutoRetry.NextID)
+	}
 	if errors.Is(err, build.ErrNotFound) {
 		return engine.BuildResult{}, fmt.Errorf("%w: %s", engine.ErrUnknownBuild, id)
 	}

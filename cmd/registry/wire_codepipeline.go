@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/events"
+	"github.com/artifactd/registry/internal/events/outbox"
 	"github.com/artifactd/registry/internal/pipeline/codepipeline"
 	"github.com/artifactd/registry/internal/pipeline/engine"
 	"github.com/artifactd/registry/internal/server"
@@ -22,9 +20,12 @@ import (
 // Close the engine after the HTTP server has shut down and before the
 // stores close.
 //
-// Pipeline, stage and action state changes are published to NATS on
+// Pipeline, stage and action state changes are written to the engine's
+// outbox in the transaction of the change and relayed to JetStream on
 // <prefix>.codepipeline.<pipeline> (dots in the name become '_'), with
-// the event's dedup id as Nats-Msg-Id.
+// the event's dedup id as Nats-Msg-Id; so are the build service's events
+// (<prefix>.codebuild.<project>) when builder is the build service's
+// (wire_codebuild.go). Both relays stop with ctx.
 //
 // CodeBuild actions run through builder and Commands actions' secrets
 // resolve through secrets (both from the build service,
@@ -33,22 +34,18 @@ import (
 // through a durable JetStream consumer (wire_packages.go).
 func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events.Conn, builder engine.Builder, secrets engine.SecretResolver) (*engine.Engine, error) {
 	prefix := a.cfg.EventsPrefix
-	publish := func(ev engine.Event) {
-		body, err := json.Marshal(ev.Envelope)
-		if err != nil {
-			return
-		}
-		m := &nats.Msg{Subject: prefix + ".codepipeline." + strings.ReplaceAll(ev.Pipeline, ".", "_"), Data: body, Header: nats.Header{}}
-		m.Header.Set(nats.MsgIdHdr, ev.DedupID)
-		if err := nc.NC.PublishMsg(m); err != nil {
-			a.log.Warn("publishing a pipeline event", "pipeline", ev.Pipeline, "err", err)
-		}
+	root, _, err := a.db.EnsureRoot(ctx)
+	if err != nil {
+		return nil, err
 	}
+	tokens := buildCredentials{db: a.db, principal: root.PrincipalID}
+	packages := registryPackages{db: a.db, blobs: a.blobs,
+		npm: &npmPublisher{Handler: srv.Echo, Token: tokens.token, TempDir: a.cfg.Path("pipeline-work")}}
 	e, err := engine.Open(ctx, engine.Options{
 		DBPath: a.cfg.Path("pipelines.db"), WorkDir: a.cfg.Path("pipeline-work"), Blobs: a.blobs, Log: a.log.With("component", "pipeline"),
-		Region: a.cfg.Region, Account: a.account, Events: publish,
+		Region: a.cfg.Region, Account: a.account,
 		Builder: builder, Secrets: secrets,
-		Packages: registryPackages{a.db, a.blobs}, Publisher: registryPackages{a.db, a.blobs},
+		Packages: packages, Publisher: packages,
 	})
 	if err != nil {
 		return nil, err
@@ -78,6 +75,14 @@ func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events
 	if err != nil {
 		e.Close()
 		return nil, err
+	}
+	relay := func(component string, q events.Queue) {
+		f := &events.Forwarder{Queue: q, JS: js, Prefix: prefix, Log: a.log.With("component", component)}
+		go f.Run(ctx)
+	}
+	relay("pipeline-events", e.Outbox())
+	if b, ok := builder.(interface{ Outbox() *outbox.Table }); ok {
+		relay("build-events", b.Outbox())
 	}
 	cc, err := deliverPackageEvents(ctx, js, prefix, e, a.log)
 	if err != nil {

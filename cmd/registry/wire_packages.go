@@ -24,6 +24,8 @@ import (
 type registryPackages struct {
 	db    *sqlite.DB
 	blobs blob.Store
+	// npm publishes npm packages (deploy_npm.go); nil refuses them.
+	npm *npmPublisher
 }
 
 var (
@@ -94,12 +96,17 @@ func (r registryPackages) Assets(ctx context.Context, v engine.PackageVersion) (
 	}
 }
 
-// Publish publishes an artifact's files as a new generic package version
-// (each file an asset). Publishing identical content again returns the
+// Publish publishes an artifact's files as a new package version: for
+// format generic each file an asset, for npm the package the files hold
+// (deploy_npm.go). Publishing identical content again returns the
 // existing version.
 func (r registryPackages) Publish(ctx context.Context, p engine.Publication) (engine.PackageVersion, error) {
-	if p.Format != string(domain.FormatGeneric) {
-		return engine.PackageVersion{}, domain.Invalid("the CodeArtifact deploy action publishes generic packages; %s is not supported yet", p.Format)
+	switch p.Format {
+	case string(domain.FormatGeneric):
+	case string(domain.FormatNPM):
+		return r.publishNPM(ctx, p)
+	default:
+		return engine.PackageVersion{}, domain.Invalid("the CodeArtifact deploy action publishes generic and npm packages; %s is not supported", p.Format)
 	}
 	ref := domain.PackageRef{Format: domain.FormatGeneric, Namespace: p.Namespace, Name: p.Name}
 	if err := domain.ValidatePackageRef(ref); err != nil {

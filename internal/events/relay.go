@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/events/outbox"
 )
 
 // Outbox is where committed package-version changes wait to be published.
@@ -62,70 +63,35 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, prefix string) er
 
 // Run relays until ctx is done.
 func (r *Relay) Run(ctx context.Context) error {
-	poll := r.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	backoff := 100 * time.Millisecond
-	for {
-		n, err := r.drain(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			r.Log.Warn("event relay", "err", err, "retry_in", backoff)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 10*time.Second)
-			continue
-		}
-		backoff = 100 * time.Millisecond
-		if n > 0 {
-			continue // more may be waiting
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-r.Outbox.EventsChanged():
-		case <-t.C:
-		}
-	}
+	f := &Forwarder{Queue: relaySource{r}, JS: r.JS, Prefix: r.Prefix, Log: r.Log, Poll: r.Poll}
+	return f.Run(ctx)
 }
 
-// drain publishes one batch of pending events and returns how many.
-func (r *Relay) drain(ctx context.Context) (int, error) {
-	evs, err := r.Outbox.PendingEvents(ctx, 256)
-	if err != nil || len(evs) == 0 {
-		return 0, err
+// relaySource renders the registry's outbox rows as CodeArtifact events
+// for the Forwarder.
+type relaySource struct{ r *Relay }
+
+func (s relaySource) Pending(ctx context.Context, limit int) ([]outbox.Message, error) {
+	evs, err := s.r.Outbox.PendingEvents(ctx, limit)
+	if err != nil {
+		return nil, err
 	}
-	sent := make([]int64, 0, len(evs))
-	defer func() {
-		if len(sent) > 0 {
-			if err := r.Outbox.MarkEventsSent(context.WithoutCancel(ctx), sent); err != nil {
-				r.Log.Warn("marking events sent", "err", err) // they will be republished with the same id
-			}
-		}
-	}()
+	out := make([]outbox.Message, 0, len(evs))
 	for _, e := range evs {
-		body, err := r.Envelope(e)
+		body, err := s.r.Envelope(e)
 		if err != nil {
-			return len(sent), err
+			return nil, err
 		}
-		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = r.JS.Publish(pctx, r.Prefix+"."+e.Subject, body, jetstream.WithMsgID(e.DedupID))
-		cancel()
-		if err != nil {
-			return len(sent), fmt.Errorf("events: publish %s: %w", e.DedupID, err)
-		}
-		sent = append(sent, e.ID)
+		out = append(out, outbox.Message{ID: e.ID, Subject: e.Subject, DedupID: e.DedupID, Data: body})
 	}
-	return len(sent), nil
+	return out, nil
 }
+
+func (s relaySource) MarkSent(ctx context.Context, ids []int64) error {
+	return s.r.Outbox.MarkEventsSent(ctx, ids)
+}
+
+func (s relaySource) Changed() <-chan struct{} { return s.r.Outbox.EventsChanged() }
 
 // Envelope renders an outbox event as the EventBridge event CodeArtifact
 // sends. The same outbox row always renders to the same bytes.

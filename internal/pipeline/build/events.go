@@ -1,15 +1,21 @@
 package build
 
 import (
+	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"encoding/json"
+
+	"github.com/artifactd/registry/internal/events/outbox"
 )
 
 // Event is a build event in EventBridge's envelope with CodeBuild's
 // detail types: "CodeBuild Build State Change" (when a build starts and
 // when it completes) and "CodeBuild Build Phase Change" (when a phase
-// completes). The Service hands events to Config.Events; the wiring
-// publishes them (e.g. to NATS on Subject()).
+// completes). The Service writes every event to its outbox (Outbox) in
+// the transaction of the change, and hands it to Config.Events after the
+// commit.
 type Event struct {
 	Version    string   `json:"version"`
 	ID         string   `json:"id"`
@@ -94,28 +100,58 @@ func (s *Service) envelope(b *Build, detailType, dedup string, detail any) Event
 		Project: b.Project, DedupID: dedup}
 }
 
-func (s *Service) emitState(b *Build) {
-	if s.cfg.Events == nil {
-		return
-	}
+// stateEvent is the "CodeBuild Build State Change" of b's status.
+func (s *Service) stateEvent(b *Build) Event {
 	cur := ""
 	if n := len(b.Phases); n > 0 {
 		cur = string(b.Phases[n-1].Type)
 	}
-	s.cfg.Events(s.envelope(b, "CodeBuild Build State Change", b.ID+"/"+string(b.Status), StateChangeDetail{
+	return s.envelope(b, "CodeBuild Build State Change", b.ID+"/"+string(b.Status), StateChangeDetail{
 		BuildStatus: string(b.Status), ProjectName: b.Project, BuildID: b.ARN, CurrentPhase: cur, CurrentPhaseContext: "[]",
-		Version: "1", AdditionalInformation: s.info(b)}))
+		Version: "1", AdditionalInformation: s.info(b)})
 }
 
-func (s *Service) emitPhase(b *Build, ph PhaseRecord) {
-	if s.cfg.Events == nil {
-		return
-	}
-	s.cfg.Events(s.envelope(b, "CodeBuild Build Phase Change", b.ID+"/"+string(ph.Type), PhaseChangeDetail{
+// phaseEvent is the "CodeBuild Build Phase Change" of a completed phase.
+func (s *Service) phaseEvent(b *Build, ph PhaseRecord) Event {
+	return s.envelope(b, "CodeBuild Build Phase Change", b.ID+"/"+string(ph.Type), PhaseChangeDetail{
 		CompletedPhaseStatus: string(ph.Status), ProjectName: b.Project, BuildID: b.ARN, CompletedPhaseContext: contextString(ph.Contexts),
 		CompletedPhase: string(ph.Type), CompletedPhaseDuration: ph.Duration(), CompletedPhaseStart: ph.StartTime.UTC().Format(eventTime),
-		CompletedPhaseEnd: ph.EndTime.UTC().Format(eventTime), Version: "1", AdditionalInformation: s.info(b)}))
+		CompletedPhaseEnd: ph.EndTime.UTC().Format(eventTime), Version: "1", AdditionalInformation: s.info(b)})
 }
+
+// record writes events to the outbox in tx, the transaction of the
+// change they describe.
+func record(ctx context.Context, tx *sql.Tx, evs []Event) error {
+	for _, ev := range evs {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if err := outbox.Insert(ctx, tx, "codebuild."+ev.Project, ev.DedupID, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delivered runs after events committed: it wakes the relay and hands
+// them to Config.Events.
+func (s *Service) delivered(evs []Event) {
+	if len(evs) == 0 {
+		return
+	}
+	s.outbox.Notify()
+	if s.cfg.Events != nil {
+		for _, ev := range evs {
+			s.cfg.Events(ev)
+		}
+	}
+}
+
+// Outbox returns the table of build events waiting to be published;
+// relay it with events.Forwarder. Each message's subject is
+// "codebuild.<project>", its body the Event, its dedup id Event.DedupID.
+func (s *Service) Outbox() *outbox.Table { return s.outbox }
 
 func contextString(cs []PhaseContext) string {
 	if len(cs) == 0 {

@@ -156,6 +156,23 @@ type StartRequest struct {
 	// Project, when Inline is set, is used instead of a stored project
 	// (for the pipeline's Commands actions); Project names it.
 	Inline *Project `json:"inline,omitempty"`
+	// Repositories are the registry repositories the build reads
+	// packages from; Config.Credentials gives the build credentials for
+	// them.
+	Repositories []Repository `json:"repositories,omitempty"`
+	// AutoRetryNumber, AutoRetryLimit and PreviousAutoRetry (a build
+	// ARN) are set on the builds an on-failure RETRY starts (retry.go).
+	AutoRetryNumber   int    `json:"autoRetryNumber,omitempty"`
+	AutoRetryLimit    int    `json:"autoRetryLimit,omitempty"`
+	PreviousAutoRetry string `json:"previousAutoRetry,omitempty"`
+}
+
+// Repository is a registry repository a build reads packages from, and
+// the package format it reads ("" for any).
+type Repository struct {
+	Domain     string `json:"domain"`
+	Repository string `json:"repository"`
+	Format     string `json:"format,omitempty"`
 }
 
 // PhaseContext is extra information about a phase, typically an error.
@@ -235,6 +252,9 @@ type Build struct {
 	TimeoutInMinutes  int      `json:"timeoutInMinutes"`
 	// Config is the project as it was when the build started.
 	Config Project `json:"config"`
+	// AutoRetry links the builds of an on-failure RETRY (nil for a build
+	// that neither was nor started an automatic retry).
+	AutoRetry *AutoRetry `json:"autoRetryConfig,omitempty"`
 	// Request is what started the build (RetryBuild repeats it).
 	Request StartRequest `json:"request"`
 	// PGID is the process group of the build's shell while it runs.

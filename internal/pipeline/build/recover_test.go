@@ -42,7 +42,7 @@ func TestRecoverAfterCrash(t *testing.T) {
 	bystander.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	bystander.Start()
 	t.Cleanup(func() { bystander.Process.Kill(); bystander.Wait() })
-	if err := h.svc.st.insertBuild(ctx, b); err != nil {
+	if err := h.svc.st.insertBuild(ctx, b, func(*Build) []Event { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ws := h.svc.workDir(b.UUID())

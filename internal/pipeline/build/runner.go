@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -71,6 +70,7 @@ func (s *Service) execute(r *run) {
 		phase = next
 	}
 	r.complete()
+	r.autoRetry()
 }
 
 // onFailure returns the buildspec's on-failure setting of phase p.
@@ -82,18 +82,24 @@ func (r *run) onFailure(p Phase) string {
 }
 
 // update changes the build under its lock and writes it to builds.db.
-func (r *run) update(fn func(b *Build)) {
+func (r *run) update(fn func(b *Build)) { r.updateEmit(fn, nil) }
+
+// updateEmit is update that also writes the events emit returns for the
+// changed build (a snapshot) in the same transaction.
+func (r *run) updateEmit(fn func(b *Build), emit func(snap *Build) []Event) {
 	r.mu.Lock()
 	fn(r.b)
-	doc, err := json.Marshal(r.b)
-	id, complete := r.b.ID, r.b.Complete
+	snap := r.b.clone()
 	r.mu.Unlock()
-	if err == nil {
-		_, err = r.s.st.db.Exec(`UPDATE builds SET complete = ?, doc = ? WHERE id = ?`, complete, string(doc), id)
+	var evs []Event
+	if emit != nil {
+		evs = emit(&snap)
 	}
-	if err != nil {
-		r.s.cfg.Log.Error("saving build state", "build", id, "err", err)
+	if err := r.s.st.saveBuild(context.Background(), &snap, evs); err != nil {
+		r.s.cfg.Log.Error("saving build state", "build", snap.ID, "err", err)
+		return
 	}
+	r.s.delivered(evs)
 }
 
 // beginPhase records (durably) that the build enters phase p.
@@ -114,12 +120,12 @@ func (r *run) endPhase(st Status, cs []PhaseContext) {
 		cs[i].Message = r.log.maskString(cs[i].Message)
 	}
 	var ph PhaseRecord
-	var snap Build
-	r.update(func(b *Build) {
+	r.updateEmit(func(b *Build) {
 		last := &b.Phases[len(b.Phases)-1]
 		last.Status, last.EndTime, last.Contexts = st, r.s.now().UTC(), cs
 		ph = *last
-		snap = b.clone()
+	}, func(snap *Build) []Event {
+		return []Event{r.s.phaseEvent(snap, *lastPhase(snap))}
 	})
 	if ph.Type != PhaseSubmitted && ph.Type != PhaseQueued {
 		r.log.Line("Phase complete: %s State: %s", ph.Type, st)
@@ -129,8 +135,9 @@ func (r *run) endPhase(st Status, cs []PhaseContext) {
 		}
 		r.log.Line("Phase context status code: %s Message: %s", code, msg)
 	}
-	r.s.emitPhase(&snap, ph)
 }
+
+func lastPhase(b *Build) *PhaseRecord { return &b.Phases[len(b.Phases)-1] }
 
 // complete records the end of the build. The log is closed first, so a
 // reader that sees the build complete finds the whole log.
@@ -138,14 +145,11 @@ func (r *run) complete() {
 	if err := r.log.Close(); err != nil {
 		r.s.cfg.Log.Error("closing build log", "build", r.b.ID, "err", err)
 	}
-	var snap Build
-	r.update(func(b *Build) {
+	r.updateEmit(func(b *Build) {
 		now := r.s.now().UTC()
 		b.Phases = append(b.Phases, PhaseRecord{Type: PhaseCompleted, StartTime: now})
 		b.CurrentPhase, b.Status, b.Complete, b.EndTime, b.PGID = PhaseCompleted, buildStatus(b.Phases), true, now, 0
-		snap = b.clone()
-	})
-	r.s.emitState(&snap)
+	}, func(snap *Build) []Event { return []Event{r.s.stateEvent(snap)} })
 }
 
 // interrupted returns the status and context of a phase cut short by the

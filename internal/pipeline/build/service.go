@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/artifactd/registry/internal/blob"
+	"github.com/artifactd/registry/internal/events/outbox"
 )
 
 // Config configures a Service.
@@ -43,6 +44,13 @@ type Config struct {
 	// ExtraEnv is added to every build's environment (e.g.
 	// AWS_ENDPOINT_URL pointing at this server).
 	ExtraEnv map[string]string
+	// Credentials, when set, is called as a build's environment is
+	// assembled (DOWNLOAD_SOURCE) with the build and a private directory
+	// inside its workspace where it may write configuration files. The
+	// variables it returns are set for the build (the project's, the
+	// buildspec's and the override variables win); the secret values it
+	// returns are masked in the log. An error fails the build.
+	Credentials func(ctx context.Context, b *Build, dir string) (env map[string]string, secrets []string, err error)
 	// Events receives every build event (an Event value). It is called
 	// from the build's goroutine and must not block.
 	Events func(event any)
@@ -58,6 +66,7 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	st      *store
+	outbox  *outbox.Table
 	now     func() time.Time
 	slots   chan struct{}
 	ctx     context.Context
@@ -103,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, st: st, now: cfg.Now, slots: make(chan struct{}, cfg.MaxConcurrent),
+	s := &Service{cfg: cfg, st: st, outbox: outbox.New(st.db), now: cfg.Now, slots: make(chan struct{}, cfg.MaxConcurrent),
 		running: map[string]*run{}, caches: map[string]*sync.Mutex{}}
 	if s.now == nil {
 		s.now = time.Now

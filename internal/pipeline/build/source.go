@@ -114,6 +114,20 @@ func (r *run) downloadSource() (Status, []PhaseContext) {
 	for k, v := range r.s.cfg.ExtraEnv {
 		env[k] = v
 	}
+	if c := r.s.cfg.Credentials; c != nil {
+		dir := filepath.Join(r.work, "credentials")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return failed("CLIENT_ERROR", "creating the credentials directory: %v", err)
+		}
+		vars, secrets, err := c(r.ctx, b, dir)
+		if err != nil {
+			return failed("CLIENT_ERROR", "registry credentials: %v", err)
+		}
+		r.log.addSecrets(secrets...)
+		for k, v := range vars {
+			env[k] = v
+		}
+	}
 	for _, group := range [][]EnvVar{spec.Env.Variables, specSecrets, r.projectVars, r.overrideVars} {
 		for _, v := range group {
 			env[v.Name] = v.Value

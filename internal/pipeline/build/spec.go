@@ -34,7 +34,7 @@ type SpecEnv struct {
 // SpecPhase is one of phases.install/pre_build/build/post_build.
 type SpecPhase struct {
 	RunAs           string
-	OnFailure       string // "", ABORT or CONTINUE
+	OnFailure       string // "", ABORT, CONTINUE or a RETRY form (retry.go)
 	RuntimeVersions []EnvVar
 	Commands        []string
 	Finally         []string

@@ -236,7 +236,11 @@ func (p *parser) phases(n *yaml.Node, at string, s *Spec) {
 				"on-failure": func(n *yaml.Node, at string) {
 					sp.OnFailure = p.str(n, at)
 					if sp.OnFailure != "" && sp.OnFailure != OnFailureAbort && sp.OnFailure != OnFailureContinue {
-						p.badNode(n, at, "%q is not one of ABORT, CONTINUE", sp.OnFailure)
+						if _, ok, err := ParseRetry(sp.OnFailure); !ok {
+							p.badNode(n, at, "%q is not one of ABORT, CONTINUE, RETRY, RETRY-count, RETRY-regex, RETRY-count-regex", sp.OnFailure)
+						} else if err != nil {
+							p.badNode(n, at, "%v", err)
+						}
 					}
 				},
 				"runtime-versions": func(n *yaml.Node, at string) { sp.RuntimeVersions = p.vars(n, at, EnvPlaintext) },

@@ -61,6 +61,9 @@ func (s *Service) StartBuild(ctx context.Context, req StartRequest) (Build, erro
 		SourceVersion: req.SourceVersion, Initiator: req.Initiator, TimeoutInMinutes: int((timeout + time.Minute - 1) / time.Minute),
 		Config: p, Request: req}
 	b.ARN = s.BuildARN(b.ID)
+	if req.AutoRetryNumber > 0 {
+		b.AutoRetry = &AutoRetry{Limit: req.AutoRetryLimit, Number: req.AutoRetryNumber, Previous: req.PreviousAutoRetry}
+	}
 	lw, err := createLog(s.logPath(uuid), s.cfg.MaxLogBytes, s.now)
 	if err != nil {
 		return Build{}, err
@@ -91,7 +94,12 @@ func (s *Service) StartBuild(ctx context.Context, req StartRequest) (Build, erro
 	s.running[b.ID] = r
 	s.mu.Unlock()
 
-	if err := s.st.insertBuild(ctx, b); err != nil {
+	var started []Event
+	if err := s.st.insertBuild(ctx, b, func(b *Build) []Event {
+		snap := b.clone()
+		started = []Event{s.stateEvent(&snap)}
+		return started
+	}); err != nil {
 		s.mu.Lock()
 		delete(s.running, b.ID)
 		s.mu.Unlock()
@@ -101,8 +109,8 @@ func (s *Service) StartBuild(ctx context.Context, req StartRequest) (Build, erro
 	}
 	out := b.clone()
 	s.wg.Add(1)
+	s.delivered(started)
 	go s.execute(r)
-	s.emitState(&out)
 	return out, nil
 }
 
@@ -157,11 +165,12 @@ func (s *Service) recover(ctx context.Context) error {
 		if moved, _ := filepath.Glob(filepath.Join(os.TempDir(), "codebuild-"+b.UUID()+"-*")); len(moved) > 0 {
 			os.RemoveAll(moved[0]) // a run-as workspace
 		}
-		if err := s.st.saveBuild(ctx, b); err != nil {
+		evs := []Event{s.stateEvent(b)}
+		if err := s.st.saveBuild(ctx, b, evs); err != nil {
 			return err
 		}
 		s.cfg.Log.Warn("build interrupted by a server restart marked failed", "build", b.ID, "phase", string(was))
-		s.emitState(b)
+		s.delivered(evs)
 	}
 	return nil
 }

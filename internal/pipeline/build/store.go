@@ -129,7 +129,7 @@ func (s *store) projects(ctx context.Context) ([]Project, error) {
 }
 
 // insertBuild numbers b (the project's next build number) and stores it.
-func (s *store) insertBuild(ctx context.Context, b *Build) error {
+func (s *store) insertBuild(ctx context.Context, b *Build, events func(b *Build) []Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var last int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO counters(project, last) VALUES (?, 1)
@@ -144,18 +144,26 @@ func (s *store) insertBuild(ctx context.Context, b *Build) error {
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO builds(id, project, number, start_ms, complete, doc) VALUES (?, ?, ?, ?, ?, ?)`,
 			b.ID, b.Project, b.Number, b.StartTime.UnixMilli(), b.Complete, string(doc))
-		return err
+		if err != nil {
+			return err
+		}
+		return record(ctx, tx, events(b))
 	})
 }
 
-// saveBuild writes the current state of b.
-func (s *store) saveBuild(ctx context.Context, b *Build) error {
+// saveBuild writes the current state of b and, in the same transaction,
+// the events of the change.
+func (s *store) saveBuild(ctx context.Context, b *Build, evs []Event) error {
 	doc, err := json.Marshal(b)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE builds SET complete = ?, doc = ? WHERE id = ?`, b.Complete, string(doc), b.ID)
-	return err
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE builds SET complete = ?, doc = ? WHERE id = ?`, b.Complete, string(doc), b.ID); err != nil {
+			return err
+		}
+		return record(ctx, tx, evs)
+	})
 }
 
 func (s *store) build(ctx context.Context, id string) (Build, error) {

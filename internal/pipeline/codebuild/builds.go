@@ -60,6 +60,15 @@ type wireBuild struct {
 	EncryptionKey                string            `json:"encryptionKey,omitempty"`
 	ExportedEnvironmentVariables []build.EnvVar    `json:"exportedEnvironmentVariables,omitempty"`
 	ReportArns                   []string          `json:"reportArns,omitempty"`
+	AutoRetryConfig              *wireAutoRetry    `json:"autoRetryConfig,omitempty"`
+}
+
+// wireAutoRetry is the AutoRetryConfig shape.
+type wireAutoRetry struct {
+	AutoRetryLimit    int    `json:"autoRetryLimit"`
+	AutoRetryNumber   int    `json:"autoRetryNumber"`
+	NextAutoRetry     string `json:"nextAutoRetry,omitempty"`
+	PreviousAutoRetry string `json:"previousAutoRetry,omitempty"`
 }
 
 func (a *API) toWireBuild(b build.Build) wireBuild {
@@ -97,6 +106,9 @@ func (a *API) toWireBuild(b build.Build) wireBuild {
 	}
 	for _, r := range b.Reports {
 		w.ReportArns = append(w.ReportArns, r.ARN)
+	}
+	if ar := b.AutoRetry; ar != nil {
+		w.AutoRetryConfig = &wireAutoRetry{AutoRetryLimit: ar.Limit, AutoRetryNumber: ar.Number, NextAutoRetry: ar.Next, PreviousAutoRetry: ar.Previous}
 	}
 	return w
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/artifactd/registry/internal/pipeline"
@@ -93,6 +94,9 @@ func (codeBuild) Run(ctx context.Context, j *Job) (Result, error) {
 			in.Outputs = append(in.Outputs, o.Name)
 		}
 		var err error
+		if in.Repositories, in.SourceVersion, err = j.sourceRepositories(ctx); err != nil {
+			return err
+		}
 		if id, err = b.StartBuild(ctx, j.Config["ProjectName"], in); err != nil {
 			return &ActionError{Code: "JobFailed", Message: fmt.Sprintf("starting a build of project %s: %v", j.Config["ProjectName"], err)}
 		}
@@ -140,4 +144,40 @@ func (codeBuild) Run(ctx context.Context, j *Job) (Result, error) {
 		out.Outputs = append(out.Outputs, Artifact{Name: o.Name, SHA256: found.SHA256, Size: found.Size})
 	}
 	return out, nil
+}
+
+// sourceRepositories returns the repositories the execution's succeeded
+// CodeArtifact Source actions read (from their output variables), and the
+// package version the first of them fetched.
+func (j *Job) sourceRepositories(ctx context.Context) ([]Repository, string, error) {
+	rows, err := j.engine.db.sql.QueryContext(ctx, `SELECT input, output FROM action_executions
+		WHERE execution_id = ? AND status = ? ORDER BY n`, j.ExecutionID, pipeline.StatusSucceeded)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []Repository
+	version := ""
+	caSource := awsType(pipeline.CategorySource, "CodeArtifact")
+	for rows.Next() {
+		var in, res string
+		if err := rows.Scan(&in, &res); err != nil {
+			return nil, "", err
+		}
+		var ai actionInput
+		var ao actionOutput
+		if json.Unmarshal([]byte(in), &ai) != nil || ai.ActionTypeID != caSource || json.Unmarshal([]byte(res), &ao) != nil {
+			continue
+		}
+		v := ao.OutputVariables
+		r := Repository{Domain: v["DomainName"], Repository: v["RepositoryName"], Format: v["PackageFormat"]}
+		if r.Domain == "" || r.Repository == "" || slices.Contains(out, r) {
+			continue
+		}
+		if version == "" {
+			version = v["PackageVersion"]
+		}
+		out = append(out, r)
+	}
+	return out, version, rows.Err()
 }

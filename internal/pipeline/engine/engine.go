@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/artifactd/registry/internal/blob"
+	"github.com/artifactd/registry/internal/events/outbox"
 	"github.com/artifactd/registry/internal/pipeline"
 )
 
@@ -38,8 +41,10 @@ type Options struct {
 	Publisher PackagePublisher
 	Secrets   SecretResolver
 	// Events receives every pipeline, stage and action state change, in
-	// order per pipeline, while the engine holds the pipeline's lock: it
-	// must not block or call back into the engine.
+	// order per pipeline, after it committed, while the engine holds the
+	// pipeline's lock: it must not block or call back into the engine.
+	// The durable copy of every event is in Outbox, written in the
+	// change's transaction; publish from there (events.Forwarder).
 	Events func(Event)
 
 	// HTTPClient sends the Webhook action's requests; default: a client
@@ -101,6 +106,8 @@ type Engine struct {
 
 	declMu sync.Mutex
 	decls  map[declKey]*pipeline.Declaration // immutable once stored
+
+	outbox *outbox.Table // state-change events, written with the change
 }
 
 type declKey struct {
@@ -158,7 +165,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{opts: o, db: d, log: o.Log, locks: map[string]*sync.Mutex{}, running: map[string]context.CancelFunc{},
-		timers: map[string]func() bool{}, decls: map[declKey]*pipeline.Declaration{}}
+		timers: map[string]func() bool{}, decls: map[declKey]*pipeline.Declaration{}, outbox: outbox.New(d.sql)}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.providers = map[pipeline.ActionTypeID]Provider{}
 	for _, p := range builtinProviders() {
@@ -274,12 +281,38 @@ func (e *Engine) change(ctx context.Context, name string, fn func(tx *sql.Tx, fx
 		if err := fn(tx, &fx); err != nil {
 			return err
 		}
-		return e.advance(context.WithoutCancel(ctx), tx, name, &fx)
+		if err := e.advance(context.WithoutCancel(ctx), tx, name, &fx); err != nil {
+			return err
+		}
+		return e.record(context.WithoutCancel(ctx), tx, fx.events)
 	})
 	if err != nil {
 		return err
 	}
+	if len(fx.events) > 0 {
+		e.outbox.Notify()
+	}
 	e.apply(&fx)
+	return nil
+}
+
+// Outbox returns the table of state-change events waiting to be
+// published; relay it with events.Forwarder. Each message's subject is
+// "codepipeline.<pipeline>" (dots in the name become '_'), its body the
+// EventBridge event, its dedup id Event.DedupID.
+func (e *Engine) Outbox() *outbox.Table { return e.outbox }
+
+// record writes events to the outbox in the change's transaction.
+func (e *Engine) record(ctx context.Context, tx *sql.Tx, evs []Event) error {
+	for _, ev := range evs {
+		body, err := json.Marshal(ev.Envelope)
+		if err != nil {
+			return err
+		}
+		if err := outbox.Insert(ctx, tx, "codepipeline."+strings.ReplaceAll(ev.Pipeline, ".", "_"), ev.DedupID, body); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -40,6 +40,17 @@ type BuildInput struct {
 	// SourceVersion is CODEBUILD_RESOLVED_SOURCE_VERSION: the source
 	// action's revision (commit id, package version).
 	SourceVersion string
+	// Repositories are the registry repositories the execution's
+	// CodeArtifact Source actions read, in stage order. A builder gives
+	// the build short-lived credentials for them, so that package
+	// managers inside the build reach the same repositories.
+	Repositories []Repository
+}
+
+// Repository is a registry repository and the package format read from it
+// ("" when the source action did not name one).
+type Repository struct {
+	Domain, Repository, Format string
 }
 
 // BuildResult is the outcome of a finished build.
