@@ -22,7 +22,9 @@ import (
 
 	"github.com/artifactd/registry/internal/access"
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/maven"
 	"github.com/artifactd/registry/internal/formats/npm"
+	"github.com/artifactd/registry/internal/formats/pypi"
 	"github.com/artifactd/registry/internal/server"
 )
 
@@ -33,7 +35,9 @@ import (
 //	  forget the cached upstream metadata of a package on every external
 //	  connection of the format; the next read asks upstream again, also in
 //	  repositories that prefer cached metadata. 200 with the connections
-//	  purged.
+//	  purged. Formats: npm (namespace: the scope without '@'), pypi (no
+//	  namespace; any spelling of the project name), maven (namespace: the
+//	  groupId, package: the artifactId; the artifact's maven-metadata.xml).
 //
 // Callers sign with SigV4 (service "codeartifact") or send an
 // authorization token (for the same domain); they must be the root
@@ -70,9 +74,11 @@ func (a *app) registerAdmin(srv *server.Server, authz *access.Authorizer) {
 		authz: authz,
 		arns:  access.ARNs{Region: a.cfg.Region, Account: a.account},
 		repo:  func(ctx context.Context, d, r string) error { _, err := a.db.GetRepository(ctx, d, r); return err },
+		// Each shares the serving format's clients, hence their caches.
 		purgers: map[domain.Format]upstreamPurger{
-			// Shares the serving format's clients, hence their caches.
-			domain.FormatNPM: &npm.Format{Upstreams: a.ups.of(domain.FormatNPM)},
+			domain.FormatNPM:   &npm.Format{Upstreams: a.ups.of(domain.FormatNPM)},
+			domain.FormatPyPI:  &pypi.Format{Upstreams: a.ups.of(domain.FormatPyPI)},
+			domain.FormatMaven: &maven.Format{Upstreams: a.ups.of(domain.FormatMaven)},
 		},
 	}
 	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.db.LookupToken}
@@ -183,9 +189,9 @@ func purge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := loadConfig("purge", args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&req.Domain, "domain", "", "domain of the repository (required)")
 		fs.StringVar(&req.Repository, "repository", "", "repository whose external connections are purged (required)")
-		fs.StringVar(&req.Format, "format", "", "package format: npm (required)")
-		fs.StringVar(&req.Namespace, "namespace", "", "namespace: the npm scope without '@'")
-		fs.StringVar(&req.Package, "package", "", "package name (required)")
+		fs.StringVar(&req.Format, "format", "", "package format: npm, pypi or maven (required)")
+		fs.StringVar(&req.Namespace, "namespace", "", "namespace: the npm scope without '@', or the Maven groupId (none for pypi)")
+		fs.StringVar(&req.Package, "package", "", "package name, the Maven artifactId (required)")
 	})
 	if err != nil {
 		return err
@@ -260,7 +266,10 @@ func purge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
 	name := req.Package
-	if req.Namespace != "" {
+	switch {
+	case req.Namespace != "" && req.Format == string(domain.FormatMaven):
+		name = req.Namespace + ":" + name // groupId:artifactId
+	case req.Namespace != "":
 		name = req.Namespace + "/" + name
 	}
 	if len(out.ExternalConnections) == 0 {

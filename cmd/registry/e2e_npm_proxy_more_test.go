@@ -17,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/maven"
 	"github.com/artifactd/registry/internal/formats/npm"
+	"github.com/artifactd/registry/internal/formats/pypi"
 )
 
 // packAnother packs a further version of a package the origin serves and
@@ -248,7 +250,9 @@ func FuzzParsePurge(f *testing.F) {
 	f.Add("domain=acme&repository=app&format=npm&package=express")
 	f.Add("domain=ACME&repository=-x&format=rubygems")
 	f.Add("%zz&domain=")
-	purgers := map[domain.Format]upstreamPurger{domain.FormatNPM: &npm.Format{}}
+	f.Add("domain=acme&repository=app&format=pypi&package=Purge_Me")
+	f.Add("domain=acme&repository=app&format=maven&namespace=com.example&package=widget")
+	purgers := map[domain.Format]upstreamPurger{domain.FormatNPM: &npm.Format{}, domain.FormatPyPI: &pypi.Format{}, domain.FormatMaven: &maven.Format{}}
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
 		p, err := parsePurge(q, purgers)
@@ -258,7 +262,7 @@ func FuzzParsePurge(f *testing.F) {
 			}
 			return
 		}
-		if p.Package == "" || domain.ValidateDomainName(p.Domain) != nil || domain.ValidateRepositoryName(p.Repository) != nil || p.Format != "npm" {
+		if p.Package == "" || domain.ValidateDomainName(p.Domain) != nil || domain.ValidateRepositoryName(p.Repository) != nil || purgers[domain.Format(p.Format)] == nil {
 			t.Fatalf("accepted %+v", p)
 		}
 	})

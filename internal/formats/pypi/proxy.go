@@ -147,7 +147,7 @@ func (f *Format) upstreamPage(ctx context.Context, rp repo, conn, project string
 	if cl == nil {
 		return upstream.Doc{}, false, nil
 	}
-	doc, err := cl.Metadata(ctx, "pypi/simple/"+project, project+"/", upstream.MetaOptions{Accept: pageAccept, PreferCached: f.preferCached(rp)})
+	doc, err := cl.Metadata(ctx, pageCacheKey(project), project+"/", upstream.MetaOptions{Accept: pageAccept, PreferCached: f.preferCached(rp)})
 	switch {
 	case err == nil:
 		return doc, true, nil
