@@ -8,6 +8,9 @@ package formats
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sort"
 
 	"github.com/labstack/echo/v4"
 
@@ -77,4 +80,52 @@ func UpstreamBlocked(ctx context.Context, c Chain, dom, asked string, order []do
 type Upstream interface {
 	Metadata(ctx context.Context, key, rawURL string, opt upstream.MetaOptions) (upstream.Doc, error)
 	Fetch(ctx context.Context, key, rawURL string, want upstream.Integrity) (*upstream.Download, error)
+}
+
+// PurgeUpstreams forgets the cached upstream document under key on every
+// client of ups that can (*upstream.Client), and returns the connections
+// purged, sorted; what stands for the document in error messages.
+func PurgeUpstreams(ctx context.Context, ups map[string]Upstream, key, what string) ([]string, error) {
+	type purger interface {
+		Purge(ctx context.Context, key string) error
+	}
+	var purged []string
+	var errs []error
+	for conn, cl := range ups {
+		p, ok := cl.(purger)
+		if !ok {
+			continue
+		}
+		if err := p.Purge(ctx, key); err != nil {
+			errs = append(errs, fmt.Errorf("purge %s on %s: %w", what, conn, err))
+			continue
+		}
+		purged = append(purged, conn)
+	}
+	sort.Strings(purged)
+	return purged, errors.Join(errs...)
+}
+
+// AssetGetter reads a stored asset and its version (the formats' stores).
+type AssetGetter func(ctx context.Context, dom, repo string, ref domain.PackageRef, version, name string) (domain.Asset, domain.PackageVersion, error)
+
+// RetainFromHop looks for a file in one internal hop of asked's search
+// order; found, its version is retained (domain.RetainIn) and the asset
+// returned, ready to serve. The asked repository itself and versions
+// that are not downloadable are skipped (found false).
+func RetainFromHop(ctx context.Context, get AssetGetter, c Chain, dom, asked string, h domain.Hop, ref domain.PackageRef, version, file string) (domain.Asset, bool, error) {
+	if h.ExternalConnection != "" || h.Repository == asked {
+		return domain.Asset{}, false, nil
+	}
+	a, v, err := get(ctx, dom, h.Repository, ref, version, file)
+	if domain.KindOf(err) == domain.ErrNotFound || err == nil && !v.Status.Downloadable() {
+		return domain.Asset{}, false, nil
+	}
+	if err != nil {
+		return domain.Asset{}, false, err
+	}
+	if err := c.RetainVersion(ctx, dom, h.Repository, ref, version, domain.RetainIn(asked, h)); err != nil {
+		return domain.Asset{}, false, err
+	}
+	return a, true, nil
 }

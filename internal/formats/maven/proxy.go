@@ -274,18 +274,12 @@ func (f *Format) proxyFile(c echo.Context, rp repository, p Path) (served bool, 
 	var unavailable error
 	for _, h := range order {
 		if h.ExternalConnection == "" {
-			if h.Repository == rp.name {
-				continue
-			}
-			a, v, err := f.Store.GetAsset(ctx, rp.domain, h.Repository, ref, p.Version, p.File)
-			if domain.KindOf(err) == domain.ErrNotFound || err == nil && !v.Status.Downloadable() {
-				continue
-			}
+			a, found, err := formats.RetainFromHop(ctx, f.Store.GetAsset, f.Chain, rp.domain, rp.name, h, ref, p.Version, p.File)
 			if err != nil {
 				return false, err
 			}
-			if err := f.Chain.RetainVersion(ctx, rp.domain, h.Repository, ref, p.Version, domain.RetainIn(rp.name, h)); err != nil {
-				return false, err
+			if !found {
+				continue
 			}
 			return true, f.serveStored(c, p, a)
 		}

@@ -2,20 +2,12 @@ package maven
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats"
 )
-
-// purger is an upstream client that can forget a cached document
-// (*upstream.Client).
-type purger interface {
-	Purge(ctx context.Context, key string) error
-}
 
 // metadataPath returns the artifact-level maven-metadata.xml path of
 // groupId:artifactId, checked as a request for it would be (ParsePath):
@@ -64,22 +56,9 @@ func (f *Format) PurgeUpstream(ctx context.Context, namespace, name string) ([]s
 		return nil, err
 	}
 	key := cacheKey("maven", upstreamPath(p))
-	var purged []string
-	var errs []error
-	for conn, cl := range f.Upstreams {
-		pu, ok := cl.(purger)
-		if !ok {
-			continue
-		}
-		if err := pu.Purge(ctx, key); err != nil {
-			errs = append(errs, fmt.Errorf("maven: purge %s on %s: %w", p.Coordinates(), conn, err))
-			continue
-		}
-		purged = append(purged, conn)
-	}
-	sort.Strings(purged)
+	purged, err := formats.PurgeUpstreams(ctx, f.Upstreams, key, p.Coordinates())
 	if f.cache != nil {
 		f.cache.Purge() // rarely used; the keys would change anyway
 	}
-	return purged, errors.Join(errs...)
+	return purged, err
 }

@@ -353,18 +353,12 @@ func (f *Format) proxyTarball(c echo.Context, rp repo, rt route, version string)
 	}
 	for _, h := range order {
 		if h.ExternalConnection == "" {
-			if h.Repository == rp.name {
-				continue
-			}
-			a, v, err := f.Store.GetAsset(ctx, rp.domain, h.Repository, ref, version, assetName)
-			if domain.KindOf(err) == domain.ErrNotFound || err == nil && !v.Status.Downloadable() {
-				continue
-			}
+			a, found, err := formats.RetainFromHop(ctx, f.Store.GetAsset, f.Chain, rp.domain, rp.name, h, ref, version, assetName)
 			if err != nil {
 				return false, err
 			}
-			if err := f.Chain.RetainVersion(ctx, rp.domain, h.Repository, ref, version, domain.RetainIn(rp.name, h)); err != nil {
-				return false, err
+			if !found {
+				continue
 			}
 			return true, f.serveAsset(c, a, rt.file)
 		}

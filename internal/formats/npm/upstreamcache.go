@@ -2,19 +2,11 @@ package npm
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats"
 )
-
-// Purger is an upstream client that can forget a cached document
-// (*upstream.Client).
-type Purger interface {
-	Purge(ctx context.Context, key string) error
-}
 
 // PurgeUpstream forgets the cached upstream metadata of a package on every
 // external connection of the format, and the documents rendered from it,
@@ -33,24 +25,11 @@ func (f *Format) PurgeUpstream(ctx context.Context, namespace, name string) ([]s
 	if err != nil {
 		return nil, err
 	}
-	var purged []string
-	var errs []error
-	for conn, cl := range f.Upstreams {
-		p, ok := cl.(Purger)
-		if !ok {
-			continue
-		}
-		if err := p.Purge(ctx, packumentKey(n)); err != nil {
-			errs = append(errs, fmt.Errorf("npm: purge %s on %s: %w", n, conn, err))
-			continue
-		}
-		purged = append(purged, conn)
-	}
-	sort.Strings(purged)
+	purged, err := formats.PurgeUpstreams(ctx, f.Upstreams, packumentKey(n), n.String())
 	if f.cache != nil {
 		f.cache.Purge() // rarely used; the keys would change anyway
 	}
-	return purged, errors.Join(errs...)
+	return purged, err
 }
 
 // checkUpstreamCollision refuses to publish a version of a package whose

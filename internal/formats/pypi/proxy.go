@@ -239,18 +239,12 @@ func (f *Format) proxyFile(c echo.Context, rp repo, rt route) (bool, error) {
 	}
 	for _, h := range order {
 		if h.ExternalConnection == "" {
-			if h.Repository == rp.name {
-				continue
-			}
-			a, v, err := f.Store.GetAsset(ctx, rp.domain, h.Repository, r, rt.version, rt.file)
-			if domain.KindOf(err) == domain.ErrNotFound || err == nil && !v.Status.Downloadable() {
-				continue
-			}
+			a, found, err := formats.RetainFromHop(ctx, f.Store.GetAsset, f.Chain, rp.domain, rp.name, h, r, rt.version, rt.file)
 			if err != nil {
 				return false, err
 			}
-			if err := f.Chain.RetainVersion(ctx, rp.domain, h.Repository, r, rt.version, domain.RetainIn(rp.name, h)); err != nil {
-				return false, err
+			if !found {
+				continue
 			}
 			return true, rendered.ServeAsset(c, f.Blobs, a, rt.file, "application/octet-stream")
 		}

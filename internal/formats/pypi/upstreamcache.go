@@ -2,18 +2,10 @@ package pypi
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sort"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats"
 )
-
-// purger is an upstream client that can forget a cached document
-// (*upstream.Client).
-type purger interface {
-	Purge(ctx context.Context, key string) error
-}
 
 // pageCacheKey is the upstream client's key for a project page; project
 // is normalised (PEP 503).
@@ -37,22 +29,9 @@ func (f *Format) PurgeUpstream(ctx context.Context, namespace, name string) ([]s
 		return nil, err
 	}
 	project := Normalize(name)
-	var purged []string
-	var errs []error
-	for conn, cl := range f.Upstreams {
-		p, ok := cl.(purger)
-		if !ok {
-			continue
-		}
-		if err := p.Purge(ctx, pageCacheKey(project)); err != nil {
-			errs = append(errs, fmt.Errorf("pypi: purge %s on %s: %w", project, conn, err))
-			continue
-		}
-		purged = append(purged, conn)
-	}
-	sort.Strings(purged)
+	purged, err := formats.PurgeUpstreams(ctx, f.Upstreams, pageCacheKey(project), project)
 	if f.cache != nil {
 		f.cache.Purge() // rarely used; the keys would change anyway
 	}
-	return purged, errors.Join(errs...)
+	return purged, err
 }
