@@ -166,6 +166,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer pipelines.Close()
+	deployments, err := a.wireCodeDeploy(ctx, srv, nc) // CodeDeploy (wire_codedeploy.go)
+	if err != nil {
+		return err
+	}
+	defer deployments.Close()
 	log.Info("registry listening", "endpoint", base, "listen", ln.Addr().String(), "data_dir", c.DataDir, "account", a.account,
 		"credentials", "eval \"$(registry credentials --data-dir "+c.DataDir+" --env)\"")
 

@@ -46,6 +46,7 @@ func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events
 		Region: a.cfg.Region, Account: a.account,
 		Builder: builder, Secrets: secrets,
 		Packages: packages, Publisher: packages,
+		Providers: []engine.Provider{a.codeDeployAction()}, // CodeDeploy Deploy actions (codedeploy_action.go)
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,31 @@
+// Package codedeploy serves the CodeDeploy control plane over its wire
+// protocol, AWS JSON 1.1 (botocore model codedeploy 2014-10-06): POST /
+// with X-Amz-Target "CodeDeploy_20141006.<Op>", SigV4 signing name
+// "codedeploy". The operations:
+//
+//	CreateApplication, GetApplication, ListApplications, DeleteApplication
+//	CreateDeploymentGroup, GetDeploymentGroup, ListDeploymentGroups, DeleteDeploymentGroup
+//	CreateDeploymentConfig, GetDeploymentConfig, ListDeploymentConfigs
+//	RegisterOnPremisesInstance, AddTagsToOnPremisesInstances, ListOnPremisesInstances,
+//	  GetOnPremisesInstance, DeregisterOnPremisesInstance
+//	CreateDeployment, GetDeployment, ListDeployments, StopDeployment, ContinueDeployment
+//	ListDeploymentInstances, GetDeploymentInstance, ListDeploymentTargets,
+//	  BatchGetDeploymentTargets, GetDeploymentTarget
+//	PutLifecycleEventHookExecutionStatus
+//
+// A revision of revisionType S3 names a generic package version's asset
+// in the registry: bucket "<domain>/<repository>", key
+// "<namespace>/<package>/<version>/<asset>" (bundleType zip, tar or tgz);
+// bucket "codepipeline-artifacts" with key "<sha256>" names a pipeline
+// artifact (what CodePipeline's CodeDeploy action deploys).
+// String and AppSpecContent revisions carry the appspec itself.
+//
+// Authorization asks for "codedeploy:<Op>" on the resource's ARN (the
+// deployment group's for deployments). Errors are deploy's kinds turned
+// into CodeDeploy's exceptions (ApplicationDoesNotExistException,
+// InvalidRevisionException, ...) and rendered by internal/server with
+// x-amzn-ErrorType.
+//
+// It imports internal/pipeline/deploy, internal/server and echo; never the
+// registry.
+package codedeploy

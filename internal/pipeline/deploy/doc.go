@@ -1,0 +1,35 @@
+// Package deploy is the embedded CodeDeploy: applications, deployment
+// groups, deployment configurations, on-premises instances and in-place
+// deployments of appspec.yml revisions onto local instances, with
+// CodeDeploy's deployment-configuration arithmetic and automatic rollback.
+//
+// State lives in deployments.db (SQLite via internal/sqlitedb); a
+// deployment left in flight by a previous process is failed with a reason
+// when the service opens. A local instance is a directory under the data
+// directory:
+//
+//	instances/<name>/instance.yml                   the supervised process and its health check (supervisor.go)
+//	instances/<name>/logs/process.log               its output
+//	instances/<name>/root/                          what appspec destinations address: "/srv/app" is root/srv/app; hooks' working directory
+//	instances/<name>/deployment-root/<group-id>/<deployment-id>/bundle/   the unpacked revision
+//	instances/<name>/deployment-root/<group-id>/<deployment-id>/logs/scripts.log
+//	instances/<name>/deployment-root/<group-id>/last_successful_install    the deployment id whose bundle ApplicationStop runs
+//	instances/<name>/deployment-root/<group-id>/cleanup                    files the last Install created, removed by the next
+//
+// The embedded agent (agent.go) runs the in-place lifecycle on an instance:
+// ApplicationStop (the last successful revision's scripts), DownloadBundle,
+// BeforeInstall, Install, AfterInstall, ApplicationStart, ValidateService.
+//
+// Hook scripts and supervised processes get CodeDeploy's variables and a
+// minimal environment, never the server's own. The server keeps, under
+// deploy-work/<deployment-id>/bundle, the unpacked revision of each group's
+// last successful deployment (what a rollback redeploys); an instance
+// keeps its 5 newest revisions.
+//
+// Revisions name their bundle through a BundleSource the caller supplies
+// (cmd/registry resolves S3-style locations to registry package assets
+// and pipeline artifacts).
+//
+// The package imports the standard library, yaml.v3 and internal/sqlitedb;
+// never the registry or the HTTP layer.
+package deploy
