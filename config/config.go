@@ -74,6 +74,10 @@ type Config struct {
 	// cached upstream metadata without revalidating it (offline and CI
 	// use); upstream is asked only for what was never cached.
 	PreferCached []string `yaml:"prefer_cached"`
+	// CodeDeployMinute is how long a "minute" of CodeDeploy traffic
+	// routing (canary and linear intervals) and blue/green wait times
+	// lasts; shorter values are for tests and demos.
+	CodeDeployMinute time.Duration `yaml:"codedeploy_minute"`
 }
 
 // Connection is one custom external connection.
@@ -124,6 +128,7 @@ func Default() Config {
 		MaxAssetBytes:      5 << 30,
 		NPMMaxPublishBytes: 256 << 20,
 		ShutdownTimeout:    30 * time.Second,
+		CodeDeployMinute:   time.Minute,
 	}
 }
 
@@ -240,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NPMMaxPublishBytes <= 0 {
 		bad("npm_max_publish_bytes must be positive")
+	}
+	if c.CodeDeployMinute <= 0 || c.CodeDeployMinute > time.Hour {
+		bad("codedeploy_minute %s: want a duration above 0 and at most 1h", c.CodeDeployMinute)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout must be positive")

@@ -72,6 +72,11 @@ var keys = map[string]key{
 		}
 		return nil
 	}},
+	"codedeploy-minute": {"length of a CodeDeploy traffic-routing minute (tests and demos shorten it)", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		c.CodeDeployMinute = d
+		return err
+	}},
 	"shutdown-timeout": {"graceful shutdown bound", func(c *Config, v string) error { d, err := time.ParseDuration(v); c.ShutdownTimeout = d; return err }},
 }
 

@@ -49,8 +49,16 @@ func (a *app) wireCodeDeploy(ctx context.Context, srv *server.Server, nc *events
 			a.log.Warn("publishing a deployment event", "deployment_id", ev.DeploymentID, "err", err)
 		}
 	}
+	// codedeploy_minute shortens the minutes of traffic routing configs
+	// and blue/green wait times (tests, demos); alarms are then evaluated
+	// ten times a scaled minute, at most once a second.
+	var minute, alarmEvery time.Duration
+	if d := a.cfg.CodeDeployMinute; d > 0 && d != time.Minute {
+		minute, alarmEvery = d, min(time.Second, max(d/10, 50*time.Millisecond))
+	}
 	svc, err := deploy.Open(ctx, deploy.Options{DataDir: a.cfg.DataDir, Region: a.cfg.Region, Account: a.account,
-		Bundles: registryBundles{a.db, a.blobs}, Events: publish, Log: a.log.With("component", "codedeploy")})
+		Bundles: registryBundles{a.db, a.blobs}, Events: publish, Log: a.log.With("component", "codedeploy"),
+		Minute: minute, AlarmInterval: alarmEvery})
 	if err != nil {
 		return nil, err
 	}

@@ -97,12 +97,13 @@ func (a *API) Handle(c echo.Context) error {
 // special names the exceptions that do not follow the
 // Invalid<Subject>/<Subject>DoesNotExist/... patterns.
 var special = map[string]string{
-	"exists InstanceName":                 "InstanceNameAlreadyRegisteredException",
-	"invalid MultipleIamArns":             "MultipleIamArnsProvidedException",
-	"invalid DescriptionTooLong":          "DescriptionTooLongException",
-	"invalid TagLimit":                    "TagLimitExceededException",
-	"conflict DeploymentLimit":            "DeploymentLimitExceededException",
-	"conflict DeploymentAlreadyCompleted": "DeploymentAlreadyCompletedException",
+	"exists InstanceName":                  "InstanceNameAlreadyRegisteredException",
+	"invalid MultipleIamArns":              "MultipleIamArnsProvidedException",
+	"invalid DescriptionTooLong":           "DescriptionTooLongException",
+	"invalid TagLimit":                     "TagLimitExceededException",
+	"conflict DeploymentLimit":             "DeploymentLimitExceededException",
+	"conflict DeploymentAlreadyCompleted":  "DeploymentAlreadyCompletedException",
+	"conflict DeploymentIsNotInReadyState": "DeploymentIsNotInReadyStateException",
 }
 
 // wireError turns deploy's error kinds into CodeDeploy exceptions named

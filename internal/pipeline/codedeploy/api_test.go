@@ -159,8 +159,13 @@ func TestResources(t *testing.T) {
 	h.ok("CreateDeploymentConfig", obj{"deploymentConfigName": "ThreeQuarters", "minimumHealthyHosts": obj{"type": "FLEET_PERCENT", "value": 75}})
 	h.fails("CreateDeploymentConfig", obj{"deploymentConfigName": "ThreeQuarters", "minimumHealthyHosts": obj{"type": "FLEET_PERCENT", "value": 75}}, "DeploymentConfigAlreadyExistsException")
 	h.fails("CreateDeploymentConfig", obj{"deploymentConfigName": "Bad", "minimumHealthyHosts": obj{"type": "FLEET_PERCENT", "value": 100}}, "InvalidMinimumHealthyHostValueException")
+	h.fails("CreateDeploymentConfig", obj{"deploymentConfigName": "Bad", "trafficRoutingConfig": obj{"type": "TimeBasedCanary", "timeBasedCanary": obj{"canaryPercentage": 150, "canaryInterval": 5}}}, "InvalidTrafficRoutingConfigurationException")
+	h.ok("CreateDeploymentConfig", obj{"deploymentConfigName": "Canary20", "trafficRoutingConfig": obj{"type": "TimeBasedCanary", "timeBasedCanary": obj{"canaryPercentage": 20, "canaryInterval": 2}}})
+	if got := h.ok("GetDeploymentConfig", obj{"deploymentConfigName": "Canary20"}); dig(got, "deploymentConfigInfo", "trafficRoutingConfig", "timeBasedCanary", "canaryPercentage") == nil || fmt.Sprint(dig(got, "deploymentConfigInfo", "trafficRoutingConfig", "timeBasedCanary", "canaryPercentage")) != "20" {
+		t.Errorf("canary config %v", got)
+	}
 	h.fails("GetDeploymentConfig", obj{"deploymentConfigName": "Nope"}, "DeploymentConfigDoesNotExistException")
-	if got := h.ok("ListDeploymentConfigs", obj{}); len(got["deploymentConfigsList"].([]any)) != 4 {
+	if got := h.ok("ListDeploymentConfigs", obj{}); len(got["deploymentConfigsList"].([]any)) != 5 {
 		t.Errorf("configs %v", got)
 	}
 
@@ -168,7 +173,23 @@ func TestResources(t *testing.T) {
 		"deploymentConfigName":         "CodeDeployDefault.HalfAtATime",
 		"onPremisesInstanceTagFilters": []obj{{"Key": "env", "Value": "prod", "Type": "KEY_AND_VALUE"}},
 		"autoRollbackConfiguration":    obj{"enabled": true, "events": []string{"DEPLOYMENT_FAILURE"}},
-		"alarmConfiguration":           obj{"enabled": true, "alarms": []obj{{"name": "errors"}}}}
+		"alarmConfiguration":           obj{"enabled": false, "alarms": []obj{{"name": "errors"}}}}
+	bad := obj{}
+	for k, v := range group {
+		bad[k] = v
+	}
+	bad["alarmConfiguration"] = obj{"enabled": true, "alarms": []obj{{"name": "errors"}}}
+	h.fails("CreateDeploymentGroup", bad, "InvalidAlarmConfigException")
+	bad["alarmConfiguration"] = obj{"enabled": true, "alarms": []obj{{"name": "errors>5%/60s"}}}
+	h.fails("CreateDeploymentGroup", bad, "InvalidAlarmConfigException") // in place: no load balancer to watch
+	bad["alarmConfiguration"] = nil
+	bad["deploymentStyle"] = obj{"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}
+	h.fails("CreateDeploymentGroup", bad, "InvalidLoadBalancerInfoException")
+	bad["loadBalancerInfo"] = obj{"targetGroupInfoList": []obj{{"name": "127.0.0.1:99999"}}}
+	h.fails("CreateDeploymentGroup", bad, "InvalidLoadBalancerInfoException")
+	bad["loadBalancerInfo"] = obj{"targetGroupInfoList": []obj{{"name": "127.0.0.1:1"}}}
+	bad["blueGreenDeploymentConfiguration"] = obj{"greenFleetProvisioningOption": obj{"action": "COPY_AUTO_SCALING_GROUP"}}
+	h.fails("CreateDeploymentGroup", bad, "InvalidBlueGreenDeploymentConfigurationException")
 	h.ok("CreateDeploymentGroup", group)
 	h.fails("CreateDeploymentGroup", group, "DeploymentGroupAlreadyExistsException")
 	g2 := obj{"applicationName": "shop", "deploymentGroupName": "x", "serviceRoleArn": "r", "deploymentConfigName": "Nope"}

@@ -45,7 +45,7 @@ func (a *API) createDeployment(c echo.Context) (any, error) {
 		return nil, err
 	}
 	if in.TargetInstances != nil {
-		return nil, &deploy.Error{Kind: deploy.ErrInvalid, Subject: "TargetInstances", Msg: "targetInstances applies to blue/green deployments, which are not supported yet"}
+		return nil, &deploy.Error{Kind: deploy.ErrInvalid, Subject: "TargetInstances", Msg: "targetInstances is not supported: a blue/green deployment's replacement instances are the group's instances not tagged fleet=blue"}
 	}
 	if in.UpdateOutdatedInstancesOnly {
 		return nil, &deploy.Error{Kind: deploy.ErrInvalid, Subject: "UpdateOutdatedInstancesOnlyValue", Msg: "updateOutdatedInstancesOnly is not supported yet"}
@@ -126,12 +126,10 @@ func (a *API) continueDeployment(c echo.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch d.Status {
-	case deploy.StatusSucceeded, deploy.StatusFailed, deploy.StatusStopped:
-		return nil, &server.APIError{Status: http.StatusBadRequest, Code: "DeploymentAlreadyCompletedException", Msg: "The deployment " + d.DeploymentID + " is already completed"}
+	if err := a.Deploy.ContinueDeployment(c.Request().Context(), d.DeploymentID); err != nil {
+		return nil, err
 	}
-	return nil, &server.APIError{Status: http.StatusBadRequest, Code: "DeploymentIsNotInReadyStateException",
-		Msg: "The deployment " + d.DeploymentID + " is not waiting to continue: in-place deployments have no Ready state"}
+	return empty, nil
 }
 
 func (a *API) putLifecycleEventHookExecutionStatus(c echo.Context) (any, error) {
@@ -184,14 +182,21 @@ func (a *API) listDeploymentTargets(c echo.Context) (any, error) {
 }
 
 func instanceSummary(t deploy.Target) map[string]any {
-	return map[string]any{"deploymentId": t.DeploymentID, "instanceId": t.Instance, "status": t.Status,
+	out := map[string]any{"deploymentId": t.DeploymentID, "instanceId": t.Instance, "status": t.Status,
 		"lastUpdatedAt": t.LastUpdatedAt, "lifecycleEvents": t.LifecycleEvents}
+	if t.InstanceType != "" { // Blue (original) or Green (replacement) in a blue/green deployment
+		out["instanceType"] = t.InstanceType
+	}
+	return out
 }
 
 func instanceTarget(t deploy.Target) map[string]any {
-	return map[string]any{"deploymentTargetType": "InstanceTarget", "instanceTarget": map[string]any{
-		"deploymentId": t.DeploymentID, "targetId": t.Instance, "targetArn": t.InstanceArn, "status": t.Status,
-		"lastUpdatedAt": t.LastUpdatedAt, "lifecycleEvents": t.LifecycleEvents}}
+	it := map[string]any{"deploymentId": t.DeploymentID, "targetId": t.Instance, "targetArn": t.InstanceArn, "status": t.Status,
+		"lastUpdatedAt": t.LastUpdatedAt, "lifecycleEvents": t.LifecycleEvents}
+	if t.InstanceType != "" {
+		it["instanceLabel"] = t.InstanceType
+	}
+	return map[string]any{"deploymentTargetType": "InstanceTarget", "instanceTarget": it}
 }
 
 func (a *API) getDeploymentInstance(c echo.Context) (any, error) {

@@ -20,6 +20,19 @@
 // artifact (what CodePipeline's CodeDeploy action deploys).
 // String and AppSpecContent revisions carry the appspec itself.
 //
+// Deployment groups may be BLUE_GREEN WITH_TRAFFIC_CONTROL with a
+// loadBalancerInfo whose first target group's name is the "host:port"
+// the group's built-in load balancer listens on, a
+// blueGreenDeploymentConfiguration (TERMINATE|KEEP_ALIVE,
+// CONTINUE_DEPLOYMENT|STOP_DEPLOYMENT then ContinueDeployment,
+// DISCOVER_EXISTING: the instances tagged fleet=blue are the original
+// fleet, the others the replacement) and an alarmConfiguration whose
+// alarm names are rules over the load balancer's metrics
+// ("green:errors>5%/60s", "p99>500ms/60s"; see deploy.ParseAlarmName).
+// CreateDeploymentConfig takes trafficRoutingConfig TimeBasedCanary,
+// TimeBasedLinear or AllAtOnce. Instance summaries carry instanceType
+// Blue|Green (targets instanceLabel).
+//
 // Authorization asks for "codedeploy:<Op>" on the resource's ARN (the
 // deployment group's for deployments). Errors are deploy's kinds turned
 // into CodeDeploy's exceptions (ApplicationDoesNotExistException,

@@ -170,9 +170,6 @@ func (a *API) createDeploymentConfig(c echo.Context) (any, error) {
 	if err := a.authorize(c, "CreateDeploymentConfig", a.arn("deploymentconfig", in.DeploymentConfigName)); err != nil {
 		return nil, err
 	}
-	if len(in.TrafficRoutingConfig) > 0 && string(in.TrafficRoutingConfig) != "null" {
-		return nil, &deploy.Error{Kind: deploy.ErrInvalid, Subject: "TrafficRoutingConfiguration", Msg: "trafficRoutingConfig applies to blue/green deployments, which are not supported yet"}
-	}
 	cfg, err := a.Deploy.CreateDeploymentConfig(c.Request().Context(), in.Config)
 	if err != nil {
 		return nil, err

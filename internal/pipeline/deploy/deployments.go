@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/artifactd/registry/internal/pipeline/deploy/traffic"
 )
 
 // CreateInput is what CreateDeployment takes.
@@ -34,7 +36,13 @@ type active struct {
 	// whether the stop asked for a rollback.
 	stopped      bool
 	stopRollback bool
-	done         chan struct{}
+	// alarm is what fired when alarms stopped the deployment.
+	alarm []traffic.Firing
+	// ready is set while a blue/green deployment waits for
+	// ContinueDeployment, which closes cont.
+	ready bool
+	cont  chan struct{}
+	done  chan struct{}
 }
 
 // workDir is where a deployment's revision is fetched and unpacked.
@@ -87,6 +95,7 @@ func (s *Service) CreateDeployment(ctx context.Context, in CreateInput) (string,
 		Creator: in.Creator, IgnoreApplicationStopFailures: in.IgnoreApplicationStopFailures,
 		AutoRollbackConfiguration: g.AutoRollbackConfiguration, DeploymentStyle: g.DeploymentStyle,
 		FileExistsBehavior: in.FileExistsBehavior, ComputePlatform: "Server", GroupID: g.DeploymentGroupID,
+		LoadBalancerInfo: g.LoadBalancerInfo, BlueGreen: g.BlueGreen,
 	}
 	if d.Creator == "" {
 		d.Creator = "user"
@@ -229,17 +238,29 @@ func checkBundle(dir string) (*AppSpec, error) {
 
 // start records d Created with its targets and runs it.
 func (s *Service) start(ctx context.Context, d *Deployment, bundle string, filters []TagFilter) error {
-	insts, err := s.groupInstances(ctx, filters)
-	if err != nil {
-		return err
-	}
 	var targets []*Target
-	for _, in := range insts {
-		t := &Target{DeploymentID: d.DeploymentID, Instance: in.InstanceName, InstanceArn: in.InstanceArn, Status: StatusPending, LastUpdatedAt: Now()}
-		for _, ev := range InPlaceEvents {
-			t.LifecycleEvents = append(t.LifecycleEvents, LifecycleEvent{LifecycleEventName: ev, Status: StatusPending})
+	add := func(insts []Instance, kind string, events []string) {
+		for _, in := range insts {
+			t := &Target{DeploymentID: d.DeploymentID, Instance: in.InstanceName, InstanceArn: in.InstanceArn, Status: StatusPending, InstanceType: kind, LastUpdatedAt: Now()}
+			for _, ev := range events {
+				t.LifecycleEvents = append(t.LifecycleEvents, LifecycleEvent{LifecycleEventName: ev, Status: StatusPending})
+			}
+			targets = append(targets, t)
 		}
-		targets = append(targets, t)
+	}
+	if isBlueGreen(d.DeploymentStyle) {
+		blue, green, err := s.fleets(ctx, filters)
+		if err != nil {
+			return err
+		}
+		add(green, "Green", ReplacementEvents)
+		add(blue, "Blue", OriginalEvents)
+	} else {
+		insts, err := s.groupInstances(ctx, filters)
+		if err != nil {
+			return err
+		}
+		add(insts, "", InPlaceEvents)
 	}
 	d.DeploymentOverview = Overview{Pending: len(targets)}
 	d.Bundle = bundle
@@ -255,7 +276,7 @@ func (s *Service) start(ctx context.Context, d *Deployment, bundle string, filte
 		cancel()
 		return errorf(ErrConflict, "DeploymentLimit", "The deployment group %s already has an active deployment %s", d.DeploymentGroupName, busy)
 	}
-	err = s.store.saveDeployment(ctx, d, true)
+	err := s.store.saveDeployment(ctx, d, true)
 	for _, t := range targets {
 		if err == nil {
 			err = s.store.saveTarget(ctx, t)
@@ -431,6 +452,10 @@ func (s *Service) rollback(ctx context.Context, failed *Deployment) {
 		s.logErr("rollback", failed.DeploymentID, err)
 		return
 	}
+	if isBlueGreen(failed.DeploymentStyle) {
+		s.rollbackBlueGreen(ctx, failed, good, g)
+		return
+	}
 	d := &Deployment{
 		ApplicationName: failed.ApplicationName, DeploymentGroupName: failed.DeploymentGroupName, DeploymentConfigName: failed.DeploymentConfigName,
 		DeploymentID: newDeploymentID(), Revision: good.Revision, PreviousRevision: failed.Revision, Status: StatusCreated, CreateTime: Now(),
@@ -527,6 +552,10 @@ func (r *run) execute(ctx context.Context) {
 	r.save(ctx)
 	r.mu.Unlock()
 	r.s.emit(d, "START")
+	if isBlueGreen(d.DeploymentStyle) {
+		r.blueGreen(ctx)
+		return
+	}
 	n := len(r.targets)
 	if n == 0 {
 		r.finish(ctx, StatusFailed, "NO_INSTANCES", "The deployment failed because no instances were found for your deployment group. Check your deployment group settings to make sure the tags for your EC2 instances or Auto Scaling groups correctly identify the instances you want to deploy to, and then try again.")
@@ -537,11 +566,22 @@ func (r *run) execute(ctx context.Context) {
 		r.finish(ctx, StatusFailed, "CODEDEPLOY_RESOURCE_CANNOT_BE_FOUND", err.Error())
 		return
 	}
+	if cfg.MinimumHealthyHosts == nil {
+		r.finish(ctx, StatusFailed, "HEALTH_CONSTRAINTS_INVALID", "The deployment config "+cfg.DeploymentConfigName+" has no minimumHealthyHosts: it routes traffic for blue/green deployments only")
+		return
+	}
 	m, err := MinHealthy(*cfg.MinimumHealthyHosts, n)
 	if err != nil {
 		r.finish(ctx, StatusFailed, "HEALTH_CONSTRAINTS_INVALID", "The deployment failed because the minimum number of healthy instances cannot be maintained: "+err.Error())
 		return
 	}
+	alarms, err := r.alarms(ctx, nil)
+	if err != nil {
+		r.finish(ctx, StatusFailed, "ALARM_CONFIGURATION_INVALID", err.Error())
+		return
+	}
+	stopWatching := r.watch(ctx, alarms)
+	defer stopWatching()
 	tally := Tally{Total: n, Pending: n}
 	next := 0
 	for tally.Pending > 0 && ctx.Err() == nil {
@@ -570,16 +610,10 @@ func (r *run) execute(ctx context.Context) {
 			}
 		}
 	}
+	stopWatching()
 	switch {
 	case ctx.Err() != nil:
-		r.s.mu.Lock()
-		stopped := r.a.stopped
-		r.s.mu.Unlock()
-		if stopped {
-			r.finish(ctx, StatusStopped, "MANUAL_STOP", "The deployment was stopped by a StopDeployment request")
-		} else {
-			r.finish(ctx, StatusFailed, "INTERNAL_ERROR", "The server shut down while the deployment was in progress")
-		}
+		r.finishCancelled(ctx)
 	case tally.Pending == 0 && Succeeded(tally, m):
 		r.finish(ctx, StatusSucceeded, "", "")
 	default:
@@ -653,7 +687,7 @@ func (r *run) deployTo(ctx context.Context, t *Target) error {
 	r.mu.Lock()
 	if err != nil {
 		t.Status = StatusFailed
-	} else {
+	} else if t.InstanceType == "" {
 		t.Status = StatusSucceeded
 	}
 	t.LastUpdatedAt = Now()

@@ -1,7 +1,8 @@
 // Package deploy is the embedded CodeDeploy: applications, deployment
 // groups, deployment configurations, on-premises instances and in-place
-// deployments of appspec.yml revisions onto local instances, with
-// CodeDeploy's deployment-configuration arithmetic and automatic rollback.
+// and blue/green deployments of appspec.yml revisions onto local
+// instances, with CodeDeploy's deployment-configuration arithmetic,
+// traffic shifting, alarms and automatic rollback.
 //
 // State lives in deployments.db (SQLite via internal/sqlitedb); a
 // deployment left in flight by a previous process is failed with a reason
@@ -20,6 +21,24 @@
 // ApplicationStop (the last successful revision's scripts), DownloadBundle,
 // BeforeInstall, Install, AfterInstall, ApplicationStart, ValidateService.
 //
+// Blue/green (bluegreen.go): a BLUE_GREEN group's load balancer is a
+// traffic.Proxy the service runs for the life of the group, listening on
+// loadBalancerInfo.targetGroupInfoList[0].name ("host:port"); an
+// instance's backend is the origin of its instance.yml health URL. The
+// group's instances tagged fleet=blue are the original fleet, the others
+// the replacement; a successful deployment swaps the tags. Replacement
+// instances run the in-place events, then BeforeAllowTraffic,
+// AllowTraffic (the shift along the deployment config's
+// trafficRoutingConfig, in Options.Minute minutes), AfterAllowTraffic;
+// then the original ones BeforeBlockTraffic, BlockTraffic,
+// AfterBlockTraffic. An alarm (alarmname.go: a rule over the proxy's
+// metrics written as its name, "errors>5%/60s") firing during the
+// deployment stops it (ALARM_ACTIVE) with traffic back on the original
+// fleet, and DEPLOYMENT_STOP_ON_ALARM auto-rollback records a rollback
+// deployment of the last good revision. After a restart the proxy starts
+// with all traffic on the fleet=blue instances, and the interrupted
+// deployment is failed with the reason, so no split outlives its record.
+//
 // Hook scripts and supervised processes get CodeDeploy's variables and a
 // minimal environment, never the server's own. The server keeps, under
 // deploy-work/<deployment-id>/bundle, the unpacked revision of each group's
@@ -30,6 +49,7 @@
 // (cmd/registry resolves S3-style locations to registry package assets
 // and pipeline artifacts).
 //
-// The package imports the standard library, yaml.v3 and internal/sqlitedb;
+// The package imports the standard library, yaml.v3, internal/sqlitedb
+// and its traffic subpackage;
 // never the registry or the HTTP layer.
 package deploy

@@ -111,7 +111,8 @@ type Alarm struct {
 	Name string `json:"name,omitempty"`
 }
 
-// AlarmConfiguration is stored and returned; alarms are not evaluated yet.
+// AlarmConfiguration names the alarms watched while the group's
+// deployments run; see ParseAlarmName for what a name means.
 type AlarmConfiguration struct {
 	Enabled                bool    `json:"enabled"`
 	IgnorePollAlarmFailure bool    `json:"ignorePollAlarmFailure"`
@@ -122,6 +123,58 @@ type AlarmConfiguration struct {
 type DeploymentStyle struct {
 	DeploymentType   string `json:"deploymentType,omitempty"`
 	DeploymentOption string `json:"deploymentOption,omitempty"`
+}
+
+// NamedInfo is ELBInfo and TargetGroupInfo: a name.
+type NamedInfo struct {
+	Name string `json:"name,omitempty"`
+}
+
+// LoadBalancerInfo is the group's load balancer. There is no ELB here:
+// the load balancer is the built-in HTTP reverse proxy (traffic.Proxy)
+// the server runs for the group, and the name of the first target group
+// (or, failing that, of the first ELB) is the address it listens on,
+// "host:port" such as "127.0.0.1:8080".
+type LoadBalancerInfo struct {
+	ElbInfoList         []NamedInfo `json:"elbInfoList,omitempty"`
+	TargetGroupInfoList []NamedInfo `json:"targetGroupInfoList,omitempty"`
+}
+
+// Address is the proxy's listen address, "" if none is named.
+func (l *LoadBalancerInfo) Address() string {
+	switch {
+	case l == nil:
+		return ""
+	case len(l.TargetGroupInfoList) > 0:
+		return l.TargetGroupInfoList[0].Name
+	case len(l.ElbInfoList) > 0:
+		return l.ElbInfoList[0].Name
+	}
+	return ""
+}
+
+// BlueTerminate is BlueInstanceTerminationOption.
+type BlueTerminate struct {
+	Action                       string `json:"action,omitempty"`
+	TerminationWaitTimeInMinutes int    `json:"terminationWaitTimeInMinutes,omitempty"`
+}
+
+// ReadyOption is DeploymentReadyOption.
+type ReadyOption struct {
+	ActionOnTimeout   string `json:"actionOnTimeout,omitempty"`
+	WaitTimeInMinutes int    `json:"waitTimeInMinutes,omitempty"`
+}
+
+// GreenFleetOption is GreenFleetProvisioningOption.
+type GreenFleetOption struct {
+	Action string `json:"action,omitempty"`
+}
+
+// BlueGreenConfig is BlueGreenDeploymentConfiguration.
+type BlueGreenConfig struct {
+	TerminateBlueInstancesOnDeploymentSuccess *BlueTerminate    `json:"terminateBlueInstancesOnDeploymentSuccess,omitempty"`
+	DeploymentReadyOption                     *ReadyOption      `json:"deploymentReadyOption,omitempty"`
+	GreenFleetProvisioningOption              *GreenFleetOption `json:"greenFleetProvisioningOption,omitempty"`
 }
 
 // LastDeployment is LastDeploymentInfo.
@@ -144,6 +197,8 @@ type Group struct {
 	AlarmConfiguration           *AlarmConfiguration `json:"alarmConfiguration,omitempty"`
 	AutoRollbackConfiguration    *AutoRollback       `json:"autoRollbackConfiguration,omitempty"`
 	DeploymentStyle              DeploymentStyle     `json:"deploymentStyle"`
+	LoadBalancerInfo             *LoadBalancerInfo   `json:"loadBalancerInfo,omitempty"`
+	BlueGreen                    *BlueGreenConfig    `json:"blueGreenDeploymentConfiguration,omitempty"`
 	LastSuccessfulDeployment     *LastDeployment     `json:"lastSuccessfulDeployment,omitempty"`
 	LastAttemptedDeployment      *LastDeployment     `json:"lastAttemptedDeployment,omitempty"`
 	ComputePlatform              string              `json:"computePlatform"`
@@ -236,31 +291,34 @@ const (
 	StatusStopped    = "Stopped"
 	StatusPending    = "Pending"
 	StatusSkipped    = "Skipped"
+	StatusReady      = "Ready"
 )
 
 // Deployment is DeploymentInfo.
 type Deployment struct {
-	ApplicationName               string          `json:"applicationName"`
-	DeploymentGroupName           string          `json:"deploymentGroupName"`
-	DeploymentConfigName          string          `json:"deploymentConfigName"`
-	DeploymentID                  string          `json:"deploymentId"`
-	PreviousRevision              *Revision       `json:"previousRevision,omitempty"`
-	Revision                      *Revision       `json:"revision,omitempty"`
-	Status                        string          `json:"status"`
-	ErrorInformation              *ErrorInfo      `json:"errorInformation,omitempty"`
-	CreateTime                    *Epoch          `json:"createTime,omitempty"`
-	StartTime                     *Epoch          `json:"startTime,omitempty"`
-	CompleteTime                  *Epoch          `json:"completeTime,omitempty"`
-	DeploymentOverview            Overview        `json:"deploymentOverview"`
-	Description                   string          `json:"description,omitempty"`
-	Creator                       string          `json:"creator"`
-	IgnoreApplicationStopFailures bool            `json:"ignoreApplicationStopFailures"`
-	AutoRollbackConfiguration     *AutoRollback   `json:"autoRollbackConfiguration,omitempty"`
-	UpdateOutdatedInstancesOnly   bool            `json:"updateOutdatedInstancesOnly"`
-	RollbackInfo                  *RollbackInfo   `json:"rollbackInfo,omitempty"`
-	DeploymentStyle               DeploymentStyle `json:"deploymentStyle"`
-	FileExistsBehavior            string          `json:"fileExistsBehavior,omitempty"`
-	ComputePlatform               string          `json:"computePlatform"`
+	ApplicationName               string            `json:"applicationName"`
+	DeploymentGroupName           string            `json:"deploymentGroupName"`
+	DeploymentConfigName          string            `json:"deploymentConfigName"`
+	DeploymentID                  string            `json:"deploymentId"`
+	PreviousRevision              *Revision         `json:"previousRevision,omitempty"`
+	Revision                      *Revision         `json:"revision,omitempty"`
+	Status                        string            `json:"status"`
+	ErrorInformation              *ErrorInfo        `json:"errorInformation,omitempty"`
+	CreateTime                    *Epoch            `json:"createTime,omitempty"`
+	StartTime                     *Epoch            `json:"startTime,omitempty"`
+	CompleteTime                  *Epoch            `json:"completeTime,omitempty"`
+	DeploymentOverview            Overview          `json:"deploymentOverview"`
+	Description                   string            `json:"description,omitempty"`
+	Creator                       string            `json:"creator"`
+	IgnoreApplicationStopFailures bool              `json:"ignoreApplicationStopFailures"`
+	AutoRollbackConfiguration     *AutoRollback     `json:"autoRollbackConfiguration,omitempty"`
+	UpdateOutdatedInstancesOnly   bool              `json:"updateOutdatedInstancesOnly"`
+	RollbackInfo                  *RollbackInfo     `json:"rollbackInfo,omitempty"`
+	DeploymentStyle               DeploymentStyle   `json:"deploymentStyle"`
+	FileExistsBehavior            string            `json:"fileExistsBehavior,omitempty"`
+	ComputePlatform               string            `json:"computePlatform"`
+	LoadBalancerInfo              *LoadBalancerInfo `json:"loadBalancerInfo,omitempty"`
+	BlueGreen                     *BlueGreenConfig  `json:"blueGreenDeploymentConfiguration,omitempty"`
 
 	// GroupID is the deployment group's id (DEPLOYMENT_GROUP_ID of hooks).
 	GroupID string `json:"-"`
@@ -289,10 +347,13 @@ type LifecycleEvent struct {
 // Target is one instance of a deployment and its lifecycle events; the
 // API shows it as InstanceSummary and InstanceTarget.
 type Target struct {
-	DeploymentID    string           `json:"deploymentId"`
-	Instance        string           `json:"instance"`
-	InstanceArn     string           `json:"instanceArn"`
-	Status          string           `json:"status"`
+	DeploymentID string `json:"deploymentId"`
+	Instance     string `json:"instance"`
+	InstanceArn  string `json:"instanceArn"`
+	Status       string `json:"status"`
+	// InstanceType is Blue (an original instance) or Green (a
+	// replacement) in a blue/green deployment, "" in place.
+	InstanceType    string           `json:"instanceType,omitempty"`
 	LastUpdatedAt   *Epoch           `json:"lastUpdatedAt,omitempty"`
 	LifecycleEvents []LifecycleEvent `json:"lifecycleEvents"`
 }

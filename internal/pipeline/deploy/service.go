@@ -12,6 +12,9 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/artifactd/registry/internal/pipeline/deploy/traffic"
 )
 
 // BundleSource fetches the bundle an S3-style revision location names.
@@ -44,6 +47,12 @@ type Options struct {
 	// Events receives state changes; nil drops them.
 	Events func(Event)
 	Log    *slog.Logger
+	// Minute is how long a minute of traffic routing configs and
+	// blue/green wait times lasts: time.Minute when zero; tests shorten it.
+	Minute time.Duration
+	// AlarmInterval is how often alarms are evaluated during a
+	// deployment: a second when zero.
+	AlarmInterval time.Duration
 }
 
 // Service is the embedded CodeDeploy.
@@ -60,6 +69,9 @@ type Service struct {
 	running map[string]*active // deployment id -> run in flight
 
 	sup supervisor // the instances' processes
+
+	pmu     sync.Mutex                // guards proxies
+	proxies map[string]*traffic.Proxy // groupKey -> the group's load balancer
 }
 
 // Open opens deployments.db under opt.DataDir and fails the deployments a
@@ -77,13 +89,17 @@ func Open(ctx context.Context, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{opt: opt, store: st, log: opt.Log, running: map[string]*active{}}
+	s := &Service{opt: opt, store: st, log: opt.Log, running: map[string]*active{}, proxies: map[string]*traffic.Proxy{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.failInterrupted(ctx); err != nil {
 		st.close()
 		return nil, err
 	}
 	s.sup.resume(filepath.Join(opt.DataDir, "instances"))
+	if err := s.startProxies(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -92,6 +108,7 @@ func Open(ctx context.Context, opt Options) (*Service, error) {
 func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
+	s.stopProxies()
 	s.sup.stopAll()
 	return s.store.close()
 }
@@ -99,7 +116,7 @@ func (s *Service) Close() error {
 // failInterrupted fails what a previous process left Created or
 // InProgress: its processes are gone, so the outcome is unknown.
 func (s *Service) failInterrupted(ctx context.Context) error {
-	ids, err := s.store.names(ctx, `SELECT id FROM deployments WHERE status IN ('Created', 'Queued', 'InProgress')`)
+	ids, err := s.store.names(ctx, `SELECT id FROM deployments WHERE status IN ('Created', 'Queued', 'InProgress', 'Ready')`)
 	if err != nil {
 		return err
 	}
@@ -225,10 +242,17 @@ func (s *Service) DeleteApplication(ctx context.Context, name string) error {
 	if err := checkName("ApplicationName", "Application", name); err != nil {
 		return err
 	}
+	groups, err := s.store.names(ctx, `SELECT name FROM deployment_groups WHERE application = ?`, name)
+	if err != nil {
+		return err
+	}
 	if _, err := s.store.exec(ctx, `DELETE FROM deployment_groups WHERE application = ?`, name); err != nil {
 		return err
 	}
-	_, err := s.store.exec(ctx, `DELETE FROM applications WHERE name = ?`, name)
+	for _, g := range groups {
+		s.stopProxy(name, g)
+	}
+	_, err = s.store.exec(ctx, `DELETE FROM applications WHERE name = ?`, name)
 	return err
 }
 
@@ -257,10 +281,14 @@ func (s *Service) CreateDeploymentGroup(ctx context.Context, g Group) (Group, er
 	if a := g.AlarmConfiguration; a != nil && len(a.Alarms) > 10 {
 		return g, errorf(ErrInvalid, "AlarmConfig", "a deployment group can have at most 10 alarms")
 	}
-	if st := g.DeploymentStyle; (st.DeploymentType != "" && st.DeploymentType != "IN_PLACE") || (st.DeploymentOption != "" && st.DeploymentOption != "WITHOUT_TRAFFIC_CONTROL") {
-		return g, errorf(ErrInvalid, "DeploymentStyle", "only IN_PLACE deployments WITHOUT_TRAFFIC_CONTROL are supported yet")
+	if err := checkTrafficStyle(&g); err != nil {
+		return g, err
 	}
-	g.DeploymentStyle = DeploymentStyle{DeploymentType: "IN_PLACE", DeploymentOption: "WITHOUT_TRAFFIC_CONTROL"}
+	if rules, _, err := alarmRules(g.AlarmConfiguration); err != nil {
+		return g, err
+	} else if len(rules) > 0 && !isBlueGreen(g.DeploymentStyle) {
+		return g, errorf(ErrInvalid, "AlarmConfig", "alarms over the load balancer's metrics need a BLUE_GREEN deployment group WITH_TRAFFIC_CONTROL; an in-place group's alarms are health checks (health:http://host:port/path)")
+	}
 	g.DeploymentGroupID = uuid()
 	g.ComputePlatform = "Server"
 	g.LastAttemptedDeployment, g.LastSuccessfulDeployment, g.TargetRevision = nil, nil, nil
@@ -268,7 +296,14 @@ func (s *Service) CreateDeploymentGroup(ctx context.Context, g Group) (Group, er
 	if isUnique(err) {
 		return g, errorf(ErrExists, "DeploymentGroup", "Deployment group %s already exists for application %s", g.DeploymentGroupName, g.ApplicationName)
 	}
-	return g, err
+	if err != nil {
+		return g, err
+	}
+	if err := s.startProxy(ctx, g); err != nil {
+		s.store.exec(context.WithoutCancel(ctx), `DELETE FROM deployment_groups WHERE application = ? AND name = ?`, g.ApplicationName, g.DeploymentGroupName)
+		return g, err
+	}
+	return g, nil
 }
 
 func checkTagFilters(fs []TagFilter) error {
@@ -358,6 +393,9 @@ func (s *Service) DeleteDeploymentGroup(ctx context.Context, app, name string) e
 		return err
 	}
 	_, err := s.store.exec(ctx, `DELETE FROM deployment_groups WHERE application = ? AND name = ?`, app, name)
+	if err == nil {
+		s.stopProxy(app, name)
+	}
 	return err
 }
 
@@ -375,8 +413,20 @@ func (s *Service) CreateDeploymentConfig(ctx context.Context, c Config) (Config,
 	if c.ComputePlatform != "Server" {
 		return c, errorf(ErrInvalid, "ComputePlatform", "compute platform %s is not supported; only Server", c.ComputePlatform)
 	}
+	if len(c.TrafficRoutingConfig) > 0 && string(c.TrafficRoutingConfig) != "null" {
+		rc, err := traffic.ParseRoutingConfig(c.TrafficRoutingConfig)
+		if err != nil {
+			return c, errorf(ErrInvalid, "TrafficRoutingConfiguration", "trafficRoutingConfig is invalid: %v", err)
+		}
+		if _, err := rc.Schedule(time.Minute); err != nil {
+			return c, errorf(ErrInvalid, "TrafficRoutingConfiguration", "trafficRoutingConfig is invalid: %v", err)
+		}
+	} else {
+		c.TrafficRoutingConfig = nil
+	}
 	h := c.MinimumHealthyHosts
 	switch {
+	case h == nil && len(c.TrafficRoutingConfig) > 0:
 	case h == nil:
 		return c, errorf(ErrInvalid, "MinimumHealthyHostValue", "minimumHealthyHosts is required for the Server platform")
 	case h.Type == "HOST_COUNT" && h.Value >= 0:
