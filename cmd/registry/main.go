@@ -64,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = mavenSeed(ctx, args[1:], stdout, stderr)
 	case "instance":
 		err = instanceCmd(ctx, args[1:], stdout, stderr)
+	case "agent":
+		err = agentCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

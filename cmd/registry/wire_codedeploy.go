@@ -19,6 +19,7 @@ import (
 	"github.com/artifactd/registry/internal/events"
 	"github.com/artifactd/registry/internal/pipeline/codedeploy"
 	"github.com/artifactd/registry/internal/pipeline/deploy"
+	"github.com/artifactd/registry/internal/pipeline/deploy/agentnats"
 	"github.com/artifactd/registry/internal/server"
 	"github.com/artifactd/registry/internal/sqlite"
 )
@@ -28,7 +29,8 @@ import (
 // (X-Amz-Target CodeDeploy_20141006.*, SigV4 "codedeploy") on srv.
 // Deployment state changes are published to NATS on
 // <prefix>.codedeploy.<application> (dots in the name become '_') as
-// EventBridge envelopes. Close it after the HTTP server has shut down: it
+// EventBridge envelopes. Instances served by remote agents take their
+// work over the same connection (internal/pipeline/deploy/agentnats). Close it after the HTTP server has shut down: it
 // stops the deployments in flight, which end Failed with the reason.
 func (a *app) wireCodeDeploy(ctx context.Context, srv *server.Server, nc *events.Conn) (*deploy.Service, error) {
 	prefix := a.cfg.EventsPrefix
@@ -56,10 +58,18 @@ func (a *app) wireCodeDeploy(ctx context.Context, srv *server.Server, nc *events
 	if d := a.cfg.CodeDeployMinute; d > 0 && d != time.Minute {
 		minute, alarmEvery = d, min(time.Second, max(d/10, 50*time.Millisecond))
 	}
+	// Remote agents (`registry agent`, agent.go) register their instances
+	// and take their work over this NATS connection (agentnats).
+	agents := &agentnats.Dispatcher{NC: nc.NC, Prefix: prefix, Log: a.log.With("component", "codedeploy-agents")}
 	svc, err := deploy.Open(ctx, deploy.Options{DataDir: a.cfg.DataDir, Region: a.cfg.Region, Account: a.account,
 		Bundles: registryBundles{a.db, a.blobs}, Events: publish, Log: a.log.With("component", "codedeploy"),
-		Minute: minute, AlarmInterval: alarmEvery})
+		Minute: minute, AlarmInterval: alarmEvery, Remote: agents})
 	if err != nil {
+		return nil, err
+	}
+	agents.Register = svc.RegisterAgentInstance
+	if err := agents.Start(); err != nil {
+		svc.Close()
 		return nil, err
 	}
 	// Identity policies only: CodeDeploy resources have no resource policies.

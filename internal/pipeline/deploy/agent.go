@@ -45,6 +45,10 @@ type job struct {
 	sup     *supervisor
 	// event reports a lifecycle event's status; the runner records it.
 	event func(name, status string, diag *Diagnostics)
+	// fetch, when set (a remote agent), writes the unpacked revision into
+	// the empty directory dst at DownloadBundle instead of copying bundle;
+	// spec is then parsed from it.
+	fetch func(ctx context.Context, dst string) error
 }
 
 func (j *job) deployRoot() string { return filepath.Join(j.dir, "deployment-root", j.groupID) }
@@ -157,8 +161,8 @@ func (j *job) applicationStop(ctx context.Context) error {
 }
 
 // downloadBundle copies the deployment's unpacked revision to the
-// instance.
-func (j *job) downloadBundle(context.Context) error {
+// instance (or, on a remote agent, fetches it and parses its appspec).
+func (j *job) downloadBundle(ctx context.Context) error {
 	dst := j.myBundle()
 	if err := os.RemoveAll(dst); err != nil {
 		return err
@@ -166,7 +170,18 @@ func (j *job) downloadBundle(context.Context) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	return copyTree(j.bundle, dst, func(string, string) (bool, error) { return true, nil })
+	if j.fetch == nil {
+		return copyTree(j.bundle, dst, func(string, string) (bool, error) { return true, nil })
+	}
+	if err := j.fetch(ctx, dst); err != nil {
+		return &hookError{Diagnostics{ErrorCode: codeUnknown, Message: "downloading the bundle: " + err.Error()}}
+	}
+	spec, err := checkBundle(dst)
+	if err != nil {
+		return &hookError{Diagnostics{ErrorCode: codeUnknown, Message: "the downloaded bundle: " + err.Error()}}
+	}
+	j.spec = spec
+	return nil
 }
 
 // install removes what the last Install created, copies the files

@@ -253,6 +253,11 @@ func (s *Service) start(ctx context.Context, d *Deployment, bundle string, filte
 		if err != nil {
 			return err
 		}
+		for _, in := range append(append([]Instance(nil), blue...), green...) {
+			if agent := InstanceAgent(in); agent != "" {
+				return errorf(ErrInvalid, "DeploymentGroup", "instance %s is served by remote agent %s: blue/green deployments run on local instances only", in.InstanceName, agent)
+			}
+		}
 		add(green, "Green", ReplacementEvents)
 		add(blue, "Blue", OriginalEvents)
 	} else {
@@ -681,9 +686,13 @@ func (r *run) deployTo(ctx context.Context, t *Target) error {
 		r.s.logErr("save", r.d.DeploymentID, r.s.store.saveTarget(context.WithoutCancel(ctx), t))
 		r.save(ctx)
 	}
-	j := &job{d: r.d, groupID: r.d.GroupID, bundle: r.bundle, spec: spec, dir: r.s.InstanceDir(t.Instance), sup: &r.s.sup, event: record}
-	err = j.run(ctx)
-	j.pruneInstance()
+	if in, gerr := r.s.GetInstance(ctx, t.Instance); gerr == nil && InstanceAgent(in) != "" {
+		err = r.deployRemote(ctx, t, InstanceAgent(in), record)
+	} else {
+		j := &job{d: r.d, groupID: r.d.GroupID, bundle: r.bundle, spec: spec, dir: r.s.InstanceDir(t.Instance), sup: &r.s.sup, event: record}
+		err = j.run(ctx)
+		j.pruneInstance()
+	}
 	r.mu.Lock()
 	if err != nil {
 		t.Status = StatusFailed

@@ -21,6 +21,16 @@
 // ApplicationStop (the last successful revision's scripts), DownloadBundle,
 // BeforeInstall, Install, AfterInstall, ApplicationStart, ValidateService.
 //
+// Remote instances (remote.go): an instance whose iamSessionArn is
+// AgentSessionArn(account, X) is served by the agent X on another machine
+// (`registry agent`, which registers its instance that way itself). Its
+// in-place lifecycle runs there, in the agent's own data directory with
+// the same layout, hook environment and timeouts (Agent), and the service
+// hands the work to Options.Remote; the agentnats subpackage carries it
+// over NATS request/reply with heartbeats, and an agent that goes silent
+// fails its instance with the reason. Blue/green groups refuse remote
+// instances.
+//
 // Blue/green (bluegreen.go): a BLUE_GREEN group's load balancer is a
 // traffic.Proxy the service runs for the life of the group, listening on
 // loadBalancerInfo.targetGroupInfoList[0].name ("host:port"); an

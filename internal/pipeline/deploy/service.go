@@ -53,6 +53,9 @@ type Options struct {
 	// AlarmInterval is how often alarms are evaluated during a
 	// deployment: a second when zero.
 	AlarmInterval time.Duration
+	// Remote runs the lifecycle of instances served by remote agents
+	// (remote.go); nil fails such instances with the reason.
+	Remote Remote
 }
 
 // Service is the embedded CodeDeploy.
