@@ -37,6 +37,9 @@ commands:
   fsck          check metadata against blobs; exit 1 on a problem
   gc            delete blobs nothing references
   maven-seed    upload a local Maven repository tree into a repository
+  purge         forget one package's cached upstream metadata (npm, pypi, maven)
+  instance      register, list or deregister a CodeDeploy local instance
+  agent         run a CodeDeploy agent for an instance on this machine (over NATS)
 
 run "registry <command> -h" for the flags of a command.
 `
