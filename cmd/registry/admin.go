@@ -81,7 +81,7 @@ func (a *app) registerAdmin(srv *server.Server, authz *access.Authorizer) {
 			domain.FormatMaven: &maven.Format{Upstreams: a.ups.of(domain.FormatMaven)},
 		},
 	}
-	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.db.LookupToken}
+	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.tokenLookup()}
 	srv.Echo.DELETE(adminPurgePath, api.purgeUpstreamCache, server.SetFlavour(server.RestJSON), sigV4OrToken(authn))
 }
 

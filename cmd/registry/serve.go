@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,6 +43,18 @@ type app struct {
 	// ups are the external connections' clients (wire_upstream.go), set
 	// before httpServer.
 	ups *upstreams
+	// tokens is the token lookup every authenticator shares: successful
+	// lookups cached for at most 30 s (server.CacheTokens).
+	tokensOnce sync.Once
+	tokens     func(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error)
+}
+
+// tokenLookup returns the shared, cached token lookup. A deleted user's
+// token authenticates for at most the cache's TTL, with no policies left
+// to allow anything.
+func (a *app) tokenLookup() func(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error) {
+	a.tokensOnce.Do(func() { a.tokens = server.CacheTokens(a.db.LookupTokenExpiry, 0) })
+	return a.tokens
 }
 
 func newLogger(c config.Config, w io.Writer) *slog.Logger {
@@ -215,7 +228,7 @@ func (a *app) startRelay(ctx context.Context, nc *events.Conn) (<-chan struct{},
 // request id -> recover -> metrics/log -> authentication (per group) ->
 // handler (authorization inside) -> error handler.
 func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
-	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.db.LookupToken}
+	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.tokenLookup()}
 	srv := server.New(server.Options{Log: a.log, Auth: authn, Ready: func(ctx context.Context) error {
 		if err := a.db.SQL().PingContext(ctx); err != nil {
 			return err

@@ -65,7 +65,7 @@ func (a *app) wireCodeBuild(ctx context.Context, srv *server.Server, base string
 	srv.HandleTarget(secrets.SecretsManagerTargetPrefix, "secretsmanager", (&secrets.SecretsManager{Store: sec, Authorize: authorize}).Handle)
 	api := &codebuild.API{Builds: builds, Authorize: authorize, Closing: ctx.Done(), Log: a.log}
 	srv.HandleTarget(codebuild.TargetPrefix, codebuild.SigningName, api.Handle)
-	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.db.LookupToken}
+	authn := &server.Authenticator{LookupKey: a.db.LookupAccessKey, LookupToken: a.tokenLookup()}
 	api.RegisterDownloads(srv.Echo, server.SetFlavour(server.Text), authn.Token)
 	return &codeBuild{Builds: builds, Secrets: sec}, nil
 }

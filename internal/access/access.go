@@ -11,6 +11,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/policy"
@@ -25,6 +26,22 @@ type Authorizer struct {
 	// ResourcePolicy returns the policy document of a domain (repo == "")
 	// or repository, "" when none is set.
 	ResourcePolicy func(ctx context.Context, dom, repo string) (string, error)
+
+	// parsed caches parsed documents by their text's sha256, so a check
+	// does not re-parse the same policies on every request.
+	parsedOnce sync.Once
+	parsed     *parseCache
+}
+
+// parse returns the parsed form of doc, from the cache when it was parsed
+// before.
+func (a *Authorizer) parse(doc string, kind policy.Kind) (*policy.Document, error) {
+	a.parsedOnce.Do(func() {
+		if a.parsed == nil {
+			a.parsed = newParseCache(parsedPolicies)
+		}
+	})
+	return a.parsed.get(doc, kind)
 }
 
 // Scope says which resource policy governs a request: the repository's
@@ -56,7 +73,7 @@ func (a *Authorizer) Check(ctx context.Context, caller domain.Principal, authent
 			return fmt.Errorf("access: identity policies: %w", err)
 		}
 		for _, d := range docs {
-			p, err := policy.Parse(d, policy.Identity)
+			p, err := a.parse(d, policy.Identity)
 			if err != nil {
 				continue // validated when stored; a bad one grants nothing
 			}
@@ -72,7 +89,7 @@ func (a *Authorizer) Check(ctx context.Context, caller domain.Principal, authent
 			return fmt.Errorf("access: resource policy: %w", err)
 		}
 		if doc != "" {
-			if p, err := policy.Parse(doc, policy.Resource); err == nil {
+			if p, err := a.parse(doc, policy.Resource); err == nil {
 				resources = append(resources, p)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/artifactd/registry/internal/domain"
@@ -24,7 +25,10 @@ import (
 type Authenticator struct {
 	// LookupKey returns the principal and secret of an access key id.
 	LookupKey func(ctx context.Context, id string) (domain.Principal, domain.AccessKey, error)
-	// LookupToken returns the principal and domain of a token's sha256 hex.
+	// LookupToken returns the principal and domain of a token's sha256 hex,
+	// or an error (ErrUnauthenticated) for an unknown or expired token.
+	// CacheTokens wraps a store's lookup so that it is not consulted on
+	// every request.
 	LookupToken func(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -229,4 +233,60 @@ func BearerOrBasic(r *http.Request) string {
 		return pw
 	}
 	return ""
+}
+
+// TokenCacheTTL is how long CacheTokens trusts a successful token lookup
+// by default.
+const TokenCacheTTL = 30 * time.Second
+
+// tokenCacheSize bounds how many tokens CacheTokens remembers.
+const tokenCacheSize = 4096
+
+// TokenLookup resolves a token's sha256 hex to its principal, domain and
+// expiry at a time; an error for an unknown or expired token.
+type TokenLookup func(ctx context.Context, hash string, at time.Time) (domain.Principal, string, time.Time, error)
+
+// tokenAnswer is a cached successful lookup, trusted until until.
+type tokenAnswer struct {
+	p     domain.Principal
+	dom   string
+	until time.Time
+}
+
+// CacheTokens returns an Authenticator.LookupToken that remembers
+// successful answers of lookup, in a bounded LRU, for ttl (TokenCacheTTL
+// when ttl is 0) and never past the token's own expiry. Failures are not
+// cached, so a token issued a moment ago is found at once.
+//
+// The price: a token whose principal is deleted (a user removed, its
+// access key deleted) keeps working from the cache for at most ttl after
+// its last lookup; so does a token that is revoked by deleting it from the
+// store. The time passed to the lookup (the Authenticator's clock) is the
+// one the cache is checked against.
+func CacheTokens(lookup TokenLookup, ttl time.Duration) func(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error) {
+	if ttl == 0 {
+		ttl = TokenCacheTTL
+	}
+	cache, err := lru.New[string, tokenAnswer](tokenCacheSize)
+	if err != nil {
+		panic(err) // only for a size <= 0
+	}
+	return func(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error) {
+		// A stale answer is left for the lookup below to overwrite: a
+		// failed lookup leaves it in place, and it is refused again next
+		// time.
+		if a, ok := cache.Get(hash); ok && at.Before(a.until) {
+			return a.p, a.dom, nil
+		}
+		p, dom, expires, err := lookup(ctx, hash, at)
+		if err != nil {
+			return p, "", err
+		}
+		until := at.Add(ttl)
+		if expires.Before(until) {
+			until = expires
+		}
+		cache.Add(hash, tokenAnswer{p: p, dom: dom, until: until})
+		return p, dom, nil
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/server"
 	"github.com/artifactd/registry/internal/sqlite"
 )
@@ -21,8 +22,8 @@ import (
 // BenchmarkTokenCheck measures what every package-format request pays to
 // be authenticated: the server's middleware chain and the token
 // middleware resolving a Bearer or Basic token through the real SQLite
-// token store, against an anonymous request through the same chain, and
-// the store lookup alone.
+// token store, uncached and through CacheTokens, against an anonymous
+// request through the same chain, and the store lookup alone.
 func BenchmarkTokenCheck(b *testing.B) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "registry.db"))
@@ -46,23 +47,31 @@ func BenchmarkTokenCheck(b *testing.B) {
 	if err := db.StoreToken(ctx, hash, u.ID, "acme", time.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
 	}
-	srv := server.New(server.Options{
-		Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Auth: &server.Authenticator{LookupKey: db.LookupAccessKey, LookupToken: db.LookupToken},
-	})
-	srv.Format("npm", server.NPM).GET("/whoami", func(c echo.Context) error {
-		if _, ok := server.CallerOf(c); !ok {
-			return c.NoContent(http.StatusNoContent)
-		}
-		return c.NoContent(http.StatusOK)
-	})
+	newServer := func(lookup func(context.Context, string, time.Time) (domain.Principal, string, error)) *server.Server {
+		srv := server.New(server.Options{
+			Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Auth: &server.Authenticator{LookupKey: db.LookupAccessKey, LookupToken: lookup},
+		})
+		srv.Format("npm", server.NPM).GET("/whoami", func(c echo.Context) error {
+			if _, ok := server.CallerOf(c); !ok {
+				return c.NoContent(http.StatusNoContent)
+			}
+			return c.NoContent(http.StatusOK)
+		})
+		return srv
+	}
+	uncached := newServer(db.LookupToken)
+	cached := newServer(server.CacheTokens(db.LookupTokenExpiry, server.TokenCacheTTL))
 	for _, bc := range []struct {
 		name, auth string
+		srv        *server.Server
 		want       int
 	}{
-		{"anonymous", "", http.StatusNoContent},
-		{"bearer", "Bearer " + tok, http.StatusOK},
-		{"basic", basic("aws", tok), http.StatusOK},
+		{"anonymous", "", uncached, http.StatusNoContent},
+		{"bearer", "Bearer " + tok, uncached, http.StatusOK},
+		{"basic", basic("aws", tok), uncached, http.StatusOK},
+		{"bearer-cached", "Bearer " + tok, cached, http.StatusOK},
+		{"basic-cached", basic("aws", tok), cached, http.StatusOK},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -72,7 +81,7 @@ func BenchmarkTokenCheck(b *testing.B) {
 					req.Header.Set("Authorization", bc.auth)
 				}
 				w := httptest.NewRecorder()
-				srv.Echo.ServeHTTP(w, req)
+				bc.srv.Echo.ServeHTTP(w, req)
 				if w.Code != bc.want {
 					b.Fatalf("status %d, want %d: %s", w.Code, bc.want, w.Body)
 				}

@@ -31,6 +31,13 @@ func (d *DB) StoreToken(ctx context.Context, hash string, principalID int64, dom
 // LookupToken returns the principal and domain of an unexpired token;
 // ErrUnauthenticated if the token is unknown or expired.
 func (d *DB) LookupToken(ctx context.Context, hash string, at time.Time) (domain.Principal, string, error) {
+	p, dom, _, err := d.LookupTokenExpiry(ctx, hash, at)
+	return p, dom, err
+}
+
+// LookupTokenExpiry is LookupToken that also returns when the token
+// expires, for callers that cache the answer (server.CacheTokens).
+func (d *DB) LookupTokenExpiry(ctx context.Context, hash string, at time.Time) (domain.Principal, string, time.Time, error) {
 	var p domain.Principal
 	var dom string
 	var created, expires int64
@@ -38,14 +45,14 @@ func (d *DB) LookupToken(ctx context.Context, hash string, at time.Time) (domain
 		FROM tokens t JOIN principals p ON p.id = t.principal_id JOIN domains d ON d.id = t.domain_id WHERE t.hash = ?`, hash).
 		Scan(&p.ID, &p.Name, &p.UserID, &p.Path, &p.Root, &created, &dom, &expires)
 	if err == sql.ErrNoRows {
-		return p, "", domain.Errorf(domain.ErrUnauthenticated, "the authorization token is not valid")
+		return p, "", time.Time{}, domain.Errorf(domain.ErrUnauthenticated, "the authorization token is not valid")
 	}
 	if err != nil {
-		return p, "", fmt.Errorf("sqlite: lookup token: %w", err)
+		return p, "", time.Time{}, fmt.Errorf("sqlite: lookup token: %w", err)
 	}
 	if at.UnixMilli() >= expires {
-		return p, "", domain.Errorf(domain.ErrUnauthenticated, "the authorization token has expired")
+		return p, "", time.Time{}, domain.Errorf(domain.ErrUnauthenticated, "the authorization token has expired")
 	}
 	p.CreatedAt = fromMillis(created)
-	return p, dom, nil
+	return p, dom, fromMillis(expires), nil
 }

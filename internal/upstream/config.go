@@ -86,13 +86,21 @@ type Config struct {
 	// MaxMetadataBytes rejects larger metadata documents. Default 256 MiB.
 	MaxMetadataBytes int64
 	// MemoryBytes bounds the in-memory metadata cache (bodies and keys);
-	// the least recently used entries go first. Default 256 MiB.
+	// the least recently used entries go first. Default 32 MiB
+	// (DefaultMemoryBytes): the Persister (a DiskCache in the server) keeps
+	// every document anyway, so memory is only the hot layer for the most
+	// requested packages, and a larger bound mostly shows up as idle
+	// resident memory. A document larger than the bound is not held in
+	// memory at all.
 	MemoryBytes int64
 	// RecentFills is how many completed artifact fills are remembered so a
 	// caller that missed the fill is served from the blob store rather than
 	// upstream. Default 4096.
 	RecentFills int
 }
+
+// DefaultMemoryBytes is Config.MemoryBytes when left zero.
+const DefaultMemoryBytes = 32 << 20
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
@@ -126,7 +134,7 @@ func (c Config) withDefaults() Config {
 		c.MaxMetadataBytes = 256 << 20
 	}
 	if c.MemoryBytes == 0 {
-		c.MemoryBytes = 256 << 20
+		c.MemoryBytes = DefaultMemoryBytes
 	}
 	if c.RecentFills == 0 {
 		c.RecentFills = 4096
