@@ -255,12 +255,12 @@ func (c *Config) Validate() error {
 	if c.NPMUpstream != "" {
 		u, err := url.Parse(c.NPMUpstream)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("npm_upstream %q: want an absolute http(s) URL", c.NPMUpstream)
+			bad("npm_upstream %q: want an absolute http(s) URL", redactURL(c.NPMUpstream))
 		}
 	}
 	for name, u := range map[string]string{"pypi_upstream": c.PyPIUpstream, "maven_upstream": c.MavenUpstream} {
 		if u != "" && !isHTTPURL(u) {
-			bad("%s %q: want an absolute http(s) URL", name, u)
+			bad("%s %q: want an absolute http(s) URL", name, redactURL(u))
 		}
 	}
 	seen := map[string]bool{}
@@ -278,7 +278,7 @@ func (c *Config) Validate() error {
 			bad("external_connections[%d].format %q: want npm, pypi or maven", i, ec.Format)
 		}
 		if !isHTTPURL(ec.URL) {
-			bad("external_connections[%d].url %q: want an absolute http(s) URL", i, ec.URL)
+			bad("external_connections[%d].url %q: want an absolute http(s) URL", i, redactURL(ec.URL))
 		}
 	}
 	for _, r := range c.PreferCached {
@@ -287,6 +287,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// redactURL hides a URL's password (connection URLs may carry
+// credentials) in error messages; an unparseable URL is not repeated.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
 }
 
 func isHTTPURL(s string) bool {

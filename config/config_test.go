@@ -130,3 +130,13 @@ func TestExternalConnectionsAndPreferCached(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectionSecretsNotInErrors(t *testing.T) {
+	c := Default()
+	c.ExternalConnections = []Connection{{"acme:mirror", "npm", "ftp://aws:s3cr3t@mirror.example.internal/"}}
+	c.NPMUpstream = "gopher://u:hunter2@example.internal/"
+	err := c.Validate()
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("validation must refuse the URLs without repeating their passwords: %v", err)
+	}
+}

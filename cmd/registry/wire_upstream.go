@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"strings"
 
@@ -76,7 +77,7 @@ func (a *app) startUpstreams(ctx context.Context) (*upstreams, error) {
 			u.byFormat[f] = map[string]formats.Upstream{}
 		}
 		u.byFormat[f][name] = cl
-		a.log.Info("external connection", "name", name, "format", f, "url", base)
+		a.log.Info("external connection", "name", name, "format", f, "url", redactURL(base))
 		return nil
 	}
 	npmReg := a.cfg.NPMUpstream
@@ -116,6 +117,16 @@ func (a *app) startUpstreams(ctx context.Context) (*upstreams, error) {
 		u.custom[c.Name] = f
 	}
 	return u, nil
+}
+
+// redactURL hides the password of a URL's userinfo for logs; a URL that
+// does not parse is not shown at all, as it may hold a secret.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 // preferCached returns whether a repository is one of the configuration's

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,8 +47,16 @@ type Client struct {
 
 // New returns a Client for the upstream cfg describes. Every problem with
 // cfg is reported at once, in an error wrapping domain.ErrInvalid.
+//
+// Credentials in BaseURL's userinfo (https://user:secret@host/path/) are
+// taken out of the URL and sent as HTTP Basic auth, unless
+// Config.Authorization is set; either way they go only to BaseURL's origin.
 func New(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
+	cfg, err := takeUserinfo(cfg)
+	if err != nil {
+		return nil, err
+	}
 	base, err := cfg.validate()
 	if err != nil {
 		return nil, err
@@ -77,7 +86,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		base:    base,
-		http:    &http.Client{Transport: tr},
+		http:    &http.Client{Transport: &authTransport{base: tr, origin: base, authorization: cfg.Authorization}},
 		metrics: cfg.Metrics,
 		meta:    newMemCache(cfg.MemoryBytes),
 		recent:  recent,
@@ -146,7 +155,8 @@ func (c *Client) detach(ctx context.Context, timeout time.Duration) (context.Con
 func (c *Client) resolve(raw string) (*url.URL, error) {
 	u, err := c.base.Parse(raw)
 	if err != nil {
-		return nil, domain.Invalid("upstream %s: URL %q: %v", c.cfg.Name, raw, err)
+		// url.Parse's error quotes raw, which may carry credentials.
+		return nil, domain.Invalid("upstream %s: bad URL: %v", c.cfg.Name, unwrapURLError(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, domain.Invalid("upstream %s: URL %q is not http(s)", c.cfg.Name, u.Redacted())
@@ -155,9 +165,46 @@ func (c *Client) resolve(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// sameOrigin reports whether u may receive the upstream's credentials.
-func (c *Client) sameOrigin(u *url.URL) bool {
-	return u.Scheme == c.base.Scheme && strings.EqualFold(u.Host, c.base.Host)
+// takeUserinfo moves credentials out of cfg.BaseURL into
+// cfg.Authorization (HTTP Basic), so the URL the client resolves against,
+// logs and persists never holds them. A BaseURL that does not parse is
+// reported without its text, which may hold a secret.
+func takeUserinfo(cfg Config) (Config, error) {
+	if cfg.BaseURL == "" {
+		return cfg, nil
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return cfg, domain.Invalid("upstream %s: base URL: %v", cfg.Name, unwrapURLError(err))
+	}
+	if u.User == nil {
+		return cfg, nil
+	}
+	if cfg.Authorization == "" {
+		pass, _ := u.User.Password()
+		cfg.Authorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))
+	}
+	u.User = nil
+	cfg.BaseURL = u.String()
+	return cfg, nil
+}
+
+// sameOrigin reports whether u may receive the upstream's credentials:
+// same scheme, host and port (an omitted port is the scheme's default).
+func sameOrigin(u, base *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) &&
+		strings.EqualFold(u.Hostname(), base.Hostname()) &&
+		effectivePort(u) == effectivePort(base)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 // wrap names the upstream and the URL (without credentials) in err.

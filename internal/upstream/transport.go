@@ -24,6 +24,47 @@ type request struct {
 	ifModifiedSince string
 }
 
+// authTransport adds the upstream's Authorization header to requests for
+// its origin, and strips any Authorization from requests elsewhere. It sits
+// under http.Client, so a redirect is judged by where it leads.
+type authTransport struct {
+	base          http.RoundTripper
+	origin        *url.URL
+	authorization string
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	same := sameOrigin(req.URL, t.origin)
+	want := ""
+	if same {
+		want = t.authorization
+	}
+	if want == "" && req.Header.Get("Authorization") == "" && req.URL.User == nil {
+		return t.base.RoundTrip(req)
+	}
+	// http.Client turns URL userinfo into Basic auth before we see the
+	// request; credentials a format handed us in a URL are not sent on.
+	req = req.Clone(req.Context())
+	req.Header.Del("Authorization")
+	if want != "" {
+		req.Header.Set("Authorization", want)
+	}
+	if req.URL.User != nil {
+		u := *req.URL
+		u.User = nil
+		req.URL = &u
+	}
+	return t.base.RoundTrip(req)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// wrapped transport.
+func (t *authTransport) CloseIdleConnections() {
+	if ci, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // exchange sends GET r.url and hands the response to handle, retrying with
 // backoff after connection errors and 429/502/503/504 (handle does not see
 // those), and after a body error handle marks retryable. Any other status,
@@ -79,9 +120,6 @@ func (c *Client) attempt(ctx context.Context, r request, handle func(*http.Respo
 	}
 	if r.ifModifiedSince != "" {
 		req.Header.Set("If-Modified-Since", r.ifModifiedSince)
-	}
-	if c.cfg.Authorization != "" && c.sameOrigin(r.url) {
-		req.Header.Set("Authorization", c.cfg.Authorization)
 	}
 
 	// The transport's ResponseHeaderTimeout does not cover every protocol

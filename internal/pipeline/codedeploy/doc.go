@@ -20,6 +20,11 @@
 // artifact (what CodePipeline's CodeDeploy action deploys).
 // String and AppSpecContent revisions carry the appspec itself.
 //
+// Deployment groups may be IN_PLACE WITH_TRAFFIC_CONTROL with a
+// loadBalancerInfo as below: each instance is taken out of the built-in
+// load balancer (BeforeBlockTraffic, BlockTraffic, AfterBlockTraffic)
+// before the in-place events and put back after them (BeforeAllowTraffic,
+// AllowTraffic, AfterAllowTraffic).
 // Deployment groups may be BLUE_GREEN WITH_TRAFFIC_CONTROL with a
 // loadBalancerInfo whose first target group's name is the "host:port"
 // the group's built-in load balancer listens on, a

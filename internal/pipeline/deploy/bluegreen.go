@@ -70,14 +70,18 @@ func checkTrafficStyle(g *Group) error {
 	case st.DeploymentType == "IN_PLACE" && (st.DeploymentOption == "" || st.DeploymentOption == "WITHOUT_TRAFFIC_CONTROL"):
 		st.DeploymentOption = "WITHOUT_TRAFFIC_CONTROL"
 		if g.LoadBalancerInfo.Address() != "" {
-			return errorf(ErrInvalid, "LoadBalancerInfo", "a load balancer serves BLUE_GREEN deployments WITH_TRAFFIC_CONTROL only; in-place deployments behind the load balancer are not supported")
+			return errorf(ErrInvalid, "LoadBalancerInfo", "a load balancer serves deployments WITH_TRAFFIC_CONTROL only; set deploymentStyle deploymentOption WITH_TRAFFIC_CONTROL to deploy in place behind it")
 		}
 		g.BlueGreen = nil
 		return nil
 	case st.DeploymentType == "BLUE_GREEN" && (st.DeploymentOption == "" || st.DeploymentOption == "WITH_TRAFFIC_CONTROL"):
 		st.DeploymentOption = "WITH_TRAFFIC_CONTROL"
 	case st.DeploymentType == "IN_PLACE" && st.DeploymentOption == "WITH_TRAFFIC_CONTROL":
-		return errorf(ErrInvalid, "DeploymentStyle", "IN_PLACE deployments WITH_TRAFFIC_CONTROL are not supported; use BLUE_GREEN WITH_TRAFFIC_CONTROL or IN_PLACE WITHOUT_TRAFFIC_CONTROL")
+		if g.LoadBalancerInfo.Address() == "" {
+			return errorf(ErrInvalid, "LoadBalancerInfo", "an IN_PLACE deployment group WITH_TRAFFIC_CONTROL needs loadBalancerInfo.targetGroupInfoList[0].name: the address (host:port) its built-in load balancer listens on")
+		}
+		g.BlueGreen = nil
+		return checkListenAddress(g.LoadBalancerInfo.Address())
 	default:
 		return errorf(ErrInvalid, "DeploymentStyle", "deployment style %s %s is invalid: BLUE_GREEN needs WITH_TRAFFIC_CONTROL", st.DeploymentType, st.DeploymentOption)
 	}
@@ -146,9 +150,10 @@ func (s *Service) Proxy(app, group string) *traffic.Proxy {
 }
 
 // startProxy starts g's load balancer, its blue set the instances tagged
-// FleetTag=blue.
+// FleetTag=blue (all the group's instances for IN_PLACE
+// WITH_TRAFFIC_CONTROL).
 func (s *Service) startProxy(ctx context.Context, g Group) error {
-	if !isBlueGreen(g.DeploymentStyle) {
+	if !hasProxy(g.DeploymentStyle) {
 		return nil
 	}
 	key := groupKey(g.ApplicationName, g.DeploymentGroupName)
@@ -161,7 +166,11 @@ func (s *Service) startProxy(ctx context.Context, g Group) error {
 	if _, err := p.Listen(g.LoadBalancerInfo.Address()); err != nil {
 		return errorf(ErrInvalid, "LoadBalancerInfo", "the load balancer cannot listen on %s: %v", g.LoadBalancerInfo.Address(), err)
 	}
-	if blue, _, err := s.fleets(ctx, g.OnPremisesInstanceTagFilters); err == nil {
+	if isInPlaceTraffic(g.DeploymentStyle) {
+		if insts, err := s.groupInstances(ctx, g.OnPremisesInstanceTagFilters); err == nil {
+			p.SetTargets(traffic.Blue, s.backendURLs(insts))
+		}
+	} else if blue, _, err := s.fleets(ctx, g.OnPremisesInstanceTagFilters); err == nil {
 		p.SetTargets(traffic.Blue, s.backendURLs(blue))
 	}
 	s.proxies[key] = p

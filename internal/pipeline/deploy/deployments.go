@@ -265,7 +265,16 @@ func (s *Service) start(ctx context.Context, d *Deployment, bundle string, filte
 		if err != nil {
 			return err
 		}
-		add(insts, "", InPlaceEvents)
+		events := InPlaceEvents
+		if isInPlaceTraffic(d.DeploymentStyle) {
+			events = InPlaceTrafficEvents
+			for _, in := range insts {
+				if agent := InstanceAgent(in); agent != "" {
+					return errorf(ErrInvalid, "DeploymentGroup", "instance %s is served by remote agent %s: deployments WITH_TRAFFIC_CONTROL run on local instances only", in.InstanceName, agent)
+				}
+			}
+		}
+		add(insts, "", events)
 	}
 	d.DeploymentOverview = Overview{Pending: len(targets)}
 	d.Bundle = bundle
@@ -580,6 +589,17 @@ func (r *run) execute(ctx context.Context) {
 		r.finish(ctx, StatusFailed, "HEALTH_CONSTRAINTS_INVALID", "The deployment failed because the minimum number of healthy instances cannot be maintained: "+err.Error())
 		return
 	}
+	if isInPlaceTraffic(d.DeploymentStyle) {
+		p := r.s.Proxy(d.ApplicationName, d.DeploymentGroupName)
+		if p == nil {
+			r.finish(ctx, StatusFailed, "INTERNAL_ERROR", "The deployment group's load balancer is not running (it could not listen on its address)")
+			return
+		}
+		if err := r.syncTargets(p); err != nil {
+			r.finish(ctx, StatusFailed, "HEALTH_CONSTRAINTS_INVALID", "The load balancer cannot reach every instance: "+err.Error())
+			return
+		}
+	}
 	alarms, err := r.alarms(ctx, nil)
 	if err != nil {
 		r.finish(ctx, StatusFailed, "ALARM_CONFIGURATION_INVALID", err.Error())
@@ -690,8 +710,15 @@ func (r *run) deployTo(ctx context.Context, t *Target) error {
 		err = r.deployRemote(ctx, t, InstanceAgent(in), record)
 	} else {
 		j := &job{d: r.d, groupID: r.d.GroupID, bundle: r.bundle, spec: spec, dir: r.s.InstanceDir(t.Instance), sup: &r.s.sup, event: record}
-		err = j.run(ctx)
-		j.pruneInstance()
+		inPlace := func(ctx context.Context) error {
+			defer j.pruneInstance()
+			return j.run(ctx)
+		}
+		if isInPlaceTraffic(r.d.DeploymentStyle) {
+			err = r.deployBehindProxy(ctx, t, spec, inPlace)
+		} else {
+			err = inPlace(ctx)
+		}
 	}
 	r.mu.Lock()
 	if err != nil {

@@ -49,6 +49,16 @@
 // with all traffic on the fleet=blue instances, and the interrupted
 // deployment is failed with the reason, so no split outlives its record.
 //
+// In place behind the load balancer (inplace_traffic.go): an IN_PLACE
+// WITH_TRAFFIC_CONTROL group has the same proxy, all its instances in the
+// blue set. Each instance, in the waves of the deployment config, runs
+// BeforeBlockTraffic, BlockTraffic (its backend marked down in the proxy;
+// the requests in flight on it finish first), AfterBlockTraffic (hooks of
+// the revision last installed there), the in-place events, then
+// BeforeAllowTraffic, AllowTraffic (its backend marked up),
+// AfterAllowTraffic. An instance that fails stays out of traffic; a
+// rollback runs the same lifecycle. Such groups refuse remote instances.
+//
 // Hook scripts and supervised processes get CodeDeploy's variables and a
 // minimal environment, never the server's own. The server keeps, under
 // deploy-work/<deployment-id>/bundle, the unpacked revision of each group's

@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/artifactd/registry/internal/domain"
@@ -61,6 +62,10 @@ type backend struct {
 	url  *url.URL
 	rp   *httputil.ReverseProxy
 	down bool // guarded by Proxy.mu
+	// inflight counts the requests picked for this backend and not yet
+	// finished; pick adds under Proxy.mu, so once MarkBackend(down)
+	// returns no request can start on it unseen.
+	inflight atomic.Int64
 }
 
 // healthy reports whether the set has a backend not marked down.
@@ -166,6 +171,24 @@ func (p *Proxy) MarkBackend(set Set, rawURL string, up bool) error {
 		return domain.NotFound("target", rawURL)
 	}
 	return nil
+}
+
+// InFlight returns how many requests are in flight to the backend with
+// this URL in set (0 if there is none): a caller that marked it down polls
+// it to let those requests finish before stopping the instance.
+func (p *Proxy) InFlight(set Set, rawURL string) int {
+	if checkSet(set) != nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, b := range p.sets[set].backends {
+		if b.url.String() == rawURL {
+			n += int(b.inflight.Load())
+		}
+	}
+	return n
 }
 
 // SetWeight gives green percent (0..100) of the traffic and blue the rest.
@@ -291,6 +314,7 @@ func (p *Proxy) pick() (Set, *backend, bool) {
 		b := ts.backends[ts.next%n]
 		ts.next = (ts.next + 1) % n
 		if !b.down {
+			b.inflight.Add(1)
 			return set, b, true
 		}
 	}
@@ -306,6 +330,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, errNoTargets.Error(), http.StatusServiceUnavailable)
 		return
 	}
+	defer b.inflight.Add(-1)
 	start := time.Now()
 	rec := getRecorder(w)
 	rec.Header().Set(HeaderTarget, set.String())
