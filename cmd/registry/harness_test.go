@@ -81,7 +81,16 @@ func startRegistry(t testing.TB, dataDir string, args ...string) *instance {
 	}
 	in := &instance{t: t, dataDir: dataDir, cmd: cmd, log: log, done: make(chan error, 1)}
 	go func() { in.done <- cmd.Wait() }()
-	t.Cleanup(func() { in.kill() })
+	t.Cleanup(func() {
+		in.kill()
+		if t.Failed() { // the server's side of a failure, for the reader
+			l := log.String()
+			if len(l) > 16<<10 {
+				l = "...\n" + l[len(l)-16<<10:]
+			}
+			t.Logf("registry log (%s):\n%s", dataDir, l)
+		}
+	})
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := endpointRE.FindStringSubmatch(log.String()); m != nil {

@@ -29,6 +29,7 @@ type DB struct {
 	eventsCh chan struct{} // signalled after commits that wrote events
 
 	groups groupCache // package groups per domain (groups.go)
+	cache  *readCache // answers of per-request reads (readcache.go)
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -46,7 +47,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	ro.SetMaxOpenConns(16)
-	return &DB{db: sdb, ro: ro, eventsCh: make(chan struct{}, 1)}, nil
+	return &DB{db: sdb, ro: ro, eventsCh: make(chan struct{}, 1), cache: newReadCache()}, nil
 }
 
 // Close closes the database.
@@ -91,6 +92,8 @@ func (d *DB) rawTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
+	// Even a failed commit may have changed the database.
+	defer d.changed()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
@@ -110,7 +113,7 @@ func (d *DB) Meta(ctx context.Context, key string) (string, error) {
 // SetMetaIfAbsent stores value under key unless a value exists, and returns
 // the value now stored.
 func (d *DB) SetMetaIfAbsent(ctx context.Context, key, value string) (string, error) {
-	if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)`, key, value); err != nil {
+	if _, err := d.exec(ctx, `INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)`, key, value); err != nil {
 		return "", fmt.Errorf("sqlite: meta %s: %w", key, err)
 	}
 	return d.Meta(ctx, key)

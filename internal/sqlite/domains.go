@@ -10,7 +10,7 @@ import (
 
 // CreateDomain creates a domain; ErrAlreadyExists if the name is taken.
 func (d *DB) CreateDomain(ctx context.Context, name, encryptionKey string) (domain.Domain, error) {
-	_, err := d.db.ExecContext(ctx, `INSERT INTO domains(name, encryption_key, created_at) VALUES (?, ?, ?)`, name, encryptionKey, now())
+	_, err := d.exec(ctx, `INSERT INTO domains(name, encryption_key, created_at) VALUES (?, ?, ?)`, name, encryptionKey, now())
 	if isUnique(err) {
 		return domain.Domain{}, &domain.Error{Kind: domain.ErrAlreadyExists, Msg: "domain " + name + " already exists", ResourceType: "domain", ResourceID: name}
 	}
@@ -137,7 +137,22 @@ func (d *DB) PutPolicy(ctx context.Context, dom, repo, document, expectedRevisio
 // GetPolicy returns the resource policy of a domain or repository;
 // ErrNotFound when none is set.
 func (d *DB) GetPolicy(ctx context.Context, dom, repo string) (domain.Policy, error) {
-	table, id, err := policyTarget(ctx, d.db, dom, repo)
+	return cachedRead(d, cacheKey("policy", dom, repo), nil, func() (domain.Policy, error) {
+		return d.getPolicy(ctx, dom, repo)
+	})
+}
+
+func (d *DB) getPolicy(ctx context.Context, dom, repo string) (domain.Policy, error) {
+	var table string
+	var id int64
+	var err error
+	if repo == "" {
+		table = "domains"
+		id, err = d.readDomainID(ctx, dom)
+	} else {
+		table = "repositories"
+		id, err = d.readRepoID(ctx, dom, repo)
+	}
 	if err != nil {
 		return domain.Policy{}, err
 	}

@@ -10,7 +10,9 @@ import (
 // Graph returns the upstream configuration of every repository of a
 // domain, for domain.Graph.SearchOrder.
 func (d *DB) Graph(ctx context.Context, dom string) (domain.Graph, error) {
-	return graph(ctx, d.db, dom)
+	return cachedRead(d, cacheKey("graph", dom), cloneGraph, func() (domain.Graph, error) {
+		return graph(ctx, d.db, dom)
+	})
 }
 
 // graph reads a domain's upstream configuration through q (a transaction

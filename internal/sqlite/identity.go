@@ -171,8 +171,10 @@ func (d *DB) DeleteUser(ctx context.Context, name string) error {
 // PrincipalPolicies returns the inline policy documents of any principal,
 // root included, ordered by policy name; none for an unknown id.
 func (d *DB) PrincipalPolicies(ctx context.Context, principalID int64) ([]string, error) {
-	docs, err := identityRows(ctx, d.db, scanString, `SELECT document FROM user_policies WHERE principal_id = ? ORDER BY name`, principalID)
-	return docs, identityErr(err, "principal policies %d", principalID)
+	return cachedRead(d, principalKey(principalID), cloneStrings, func() ([]string, error) {
+		docs, err := identityRows(ctx, d.db, scanString, `SELECT document FROM user_policies WHERE principal_id = ? ORDER BY name`, principalID)
+		return docs, identityErr(err, "principal policies %d", principalID)
+	})
 }
 
 // CreateAccessKey creates an active access key for a user and returns it

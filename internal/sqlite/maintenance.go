@@ -42,7 +42,7 @@ func (d *DB) IsReferenced(ctx context.Context, sha string) (bool, error) {
 // DropBlobRow deletes a blob row unless an asset references it, and
 // reports whether it was deleted.
 func (d *DB) DropBlobRow(ctx context.Context, sha string) (bool, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM assets WHERE sha256 = ?)`, sha, sha)
+	res, err := d.exec(ctx, `DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM assets WHERE sha256 = ?)`, sha, sha)
 	if err != nil {
 		return false, err
 	}

@@ -17,6 +17,12 @@ import (
 // written (that of the package's first version in version order). It
 // reads the package row, one index entry and one version row.
 func (d *DB) PackageStamp(ctx context.Context, dom, repo string, ref domain.PackageRef) (string, error) {
+	return cachedRead(d, refKey("stamp", dom, repo, ref), nil, func() (string, error) {
+		return d.packageStamp(ctx, dom, repo, ref)
+	})
+}
+
+func (d *DB) packageStamp(ctx context.Context, dom, repo string, ref domain.PackageRef) (string, error) {
 	var id, rev int64
 	var newest string
 	err := d.db.QueryRowContext(ctx, `SELECT p.id, p.revision, COALESCE((SELECT v.revision FROM package_versions v
@@ -40,7 +46,7 @@ func (d *DB) PackageStamp(ctx context.Context, dom, repo string, ref domain.Pack
 // namespace and name, without assets; Metadata holds only the manifest
 // fields a search result shows (keywords, author, _npmUser).
 func (d *DB) LatestVersions(ctx context.Context, dom, repo string, f domain.Format) ([]domain.VersionRecord, error) {
-	rid, err := repoID(ctx, d.db, dom, repo)
+	rid, err := d.readRepoID(ctx, dom, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +86,14 @@ func (d *DB) LatestVersions(ctx context.Context, dom, repo string, f domain.Form
 // OriginControls returns a package's origin controls; ErrNotFound for an
 // unknown package.
 func (d *DB) OriginControls(ctx context.Context, dom, repo string, ref domain.PackageRef) (publish, upstream domain.Restriction, err error) {
+	rs, err := cachedRead(d, refKey("origin", dom, repo, ref), nil, func() ([2]domain.Restriction, error) {
+		p, u, err := d.originControls(ctx, dom, repo, ref)
+		return [2]domain.Restriction{p, u}, err
+	})
+	return rs[0], rs[1], err
+}
+
+func (d *DB) originControls(ctx context.Context, dom, repo string, ref domain.PackageRef) (publish, upstream domain.Restriction, err error) {
 	err = d.db.QueryRowContext(ctx, `SELECT p.publish, p.upstream FROM packages p JOIN repositories r ON r.id = p.repository_id JOIN domains d ON d.id = r.domain_id
 		WHERE d.name = ? AND r.name = ? AND p.format = ? AND p.namespace = ? AND p.name = ?`,
 		dom, repo, ref.Format, ref.Namespace, ref.Name).Scan(&publish, &upstream)

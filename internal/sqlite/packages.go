@@ -29,7 +29,7 @@ func refString(ref domain.PackageRef) string {
 // ListPackages lists the packages of a repository that have at least one
 // version or an explicit origin configuration.
 func (d *DB) ListPackages(ctx context.Context, dom, repo string, f domain.PackageFilter, p domain.Page) ([]domain.Package, string, error) {
-	rid, err := repoID(ctx, d.db, dom, repo)
+	rid, err := d.readRepoID(ctx, dom, repo)
 	if err != nil {
 		return nil, "", err
 	}
@@ -66,7 +66,7 @@ func (d *DB) ListPackages(ctx context.Context, dom, repo string, f domain.Packag
 
 // GetPackage returns a package of a repository.
 func (d *DB) GetPackage(ctx context.Context, dom, repo string, ref domain.PackageRef) (domain.Package, error) {
-	rid, err := repoID(ctx, d.db, dom, repo)
+	rid, err := d.readRepoID(ctx, dom, repo)
 	if err != nil {
 		return domain.Package{}, err
 	}
@@ -101,7 +101,7 @@ func scanVersion(row interface{ Scan(...any) error }, ref domain.PackageRef) (in
 // ListVersions lists the versions of a package in a repository, every
 // status unless filtered, ordered by version string (or publish time).
 func (d *DB) ListVersions(ctx context.Context, dom, repo string, ref domain.PackageRef, f domain.VersionFilter, p domain.Page) ([]domain.PackageVersion, string, error) {
-	rid, err := repoID(ctx, d.db, dom, repo)
+	rid, err := d.readRepoID(ctx, dom, repo)
 	if err != nil {
 		return nil, "", err
 	}
@@ -149,7 +149,7 @@ func (d *DB) ListVersions(ctx context.Context, dom, repo string, ref domain.Pack
 // LatestVersion returns the most recently published version of a package
 // (its defaultDisplayVersion), or "" when it has none.
 func (d *DB) LatestVersion(ctx context.Context, dom, repo string, ref domain.PackageRef) (string, error) {
-	rid, err := repoID(ctx, d.db, dom, repo)
+	rid, err := d.readRepoID(ctx, dom, repo)
 	if err != nil {
 		return "", err
 	}
@@ -169,6 +169,21 @@ func versionRef(ctx context.Context, q querier, dom, repo string, ref domain.Pac
 	if err != nil {
 		return 0, domain.PackageVersion{}, err
 	}
+	return versionIn(ctx, q, rid, ref, version)
+}
+
+// readVersionRef is versionRef outside a transaction, with the
+// repository's id from the read cache.
+func (d *DB) readVersionRef(ctx context.Context, dom, repo string, ref domain.PackageRef, version string) (int64, domain.PackageVersion, error) {
+	rid, err := d.readRepoID(ctx, dom, repo)
+	if err != nil {
+		return 0, domain.PackageVersion{}, err
+	}
+	return versionIn(ctx, d.db, rid, ref, version)
+}
+
+// versionIn resolves a version of a package of repository rid.
+func versionIn(ctx context.Context, q querier, rid int64, ref domain.PackageRef, version string) (int64, domain.PackageVersion, error) {
 	pid, err := packageID(ctx, q, rid, ref)
 	if err != nil {
 		return 0, domain.PackageVersion{}, err
@@ -182,13 +197,13 @@ func versionRef(ctx context.Context, q querier, dom, repo string, ref domain.Pac
 
 // GetVersion returns one version of a package.
 func (d *DB) GetVersion(ctx context.Context, dom, repo string, ref domain.PackageRef, version string) (domain.PackageVersion, error) {
-	_, v, err := versionRef(ctx, d.db, dom, repo, ref, version)
+	_, v, err := d.readVersionRef(ctx, dom, repo, ref, version)
 	return v, err
 }
 
 // Readme returns a version's readme text.
 func (d *DB) Readme(ctx context.Context, dom, repo string, ref domain.PackageRef, version string) (string, domain.PackageVersion, error) {
-	id, v, err := versionRef(ctx, d.db, dom, repo, ref, version)
+	id, v, err := d.readVersionRef(ctx, dom, repo, ref, version)
 	if err != nil {
 		return "", v, err
 	}
@@ -217,7 +232,7 @@ func listAssets(ctx context.Context, q querier, vid int64, after string, limit i
 
 // ListAssets lists the assets of a version, by name.
 func (d *DB) ListAssets(ctx context.Context, dom, repo string, ref domain.PackageRef, version string, p domain.Page) ([]domain.Asset, domain.PackageVersion, string, error) {
-	id, v, err := versionRef(ctx, d.db, dom, repo, ref, version)
+	id, v, err := d.readVersionRef(ctx, dom, repo, ref, version)
 	if err != nil {
 		return nil, v, "", err
 	}
@@ -236,7 +251,7 @@ func (d *DB) ListAssets(ctx context.Context, dom, repo string, ref domain.Packag
 
 // GetAsset returns one asset of a version.
 func (d *DB) GetAsset(ctx context.Context, dom, repo string, ref domain.PackageRef, version, name string) (domain.Asset, domain.PackageVersion, error) {
-	id, v, err := versionRef(ctx, d.db, dom, repo, ref, version)
+	id, v, err := d.readVersionRef(ctx, dom, repo, ref, version)
 	if err != nil {
 		return domain.Asset{}, v, err
 	}

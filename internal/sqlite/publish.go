@@ -158,7 +158,7 @@ func (d *DB) packageTx(ctx context.Context, dom, repo string, ref domain.Package
 
 // Dependencies returns the declared dependencies of a version.
 func (d *DB) Dependencies(ctx context.Context, dom, repo string, ref domain.PackageRef, version string) ([]domain.Dependency, domain.PackageVersion, error) {
-	id, v, err := versionRef(ctx, d.db, dom, repo, ref, version)
+	id, v, err := d.readVersionRef(ctx, dom, repo, ref, version)
 	if err != nil {
 		return nil, v, err
 	}

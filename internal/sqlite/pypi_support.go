@@ -88,7 +88,7 @@ func (d *DB) AttachAssets(ctx context.Context, in domain.AttachInput) (domain.Pa
 // in a repository that have at least one version clients may download
 // (Published or Unlisted), sorted.
 func (d *DB) DownloadablePackageNames(ctx context.Context, dom, repo string, f domain.Format) ([]string, error) {
-	rid, err := repoID(ctx, d.db, dom, repo)
+	rid, err := d.readRepoID(ctx, dom, repo)
 	if err != nil {
 		return nil, err
 	}

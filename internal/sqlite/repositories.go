@@ -79,11 +79,13 @@ func setUpstreams(ctx context.Context, tx *sql.Tx, dom string, did, id int64, na
 
 // GetRepository returns a repository with its upstreams in order.
 func (d *DB) GetRepository(ctx context.Context, dom, name string) (domain.Repository, error) {
-	id, err := repoID(ctx, d.db, dom, name)
-	if err != nil {
-		return domain.Repository{}, err
-	}
-	return getRepository(ctx, d.db, id)
+	return cachedRead(d, cacheKey("repository", dom, name), cloneRepository, func() (domain.Repository, error) {
+		id, err := d.readRepoID(ctx, dom, name)
+		if err != nil {
+			return domain.Repository{}, err
+		}
+		return getRepository(ctx, d.db, id)
+	})
 }
 
 func getRepository(ctx context.Context, q querier, id int64) (domain.Repository, error) {
@@ -173,7 +175,7 @@ func (d *DB) ListRepositories(ctx context.Context, f domain.RepositoryFilter, p 
 		return nil, "", err
 	}
 	if f.Domain != "" {
-		if _, err := domainID(ctx, d.db, f.Domain); err != nil {
+		if _, err := d.readDomainID(ctx, f.Domain); err != nil {
 			return nil, "", err
 		}
 	}

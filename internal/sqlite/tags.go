@@ -62,13 +62,13 @@ func (d *DB) Tags(ctx context.Context, arn string) ([][2]string, error) {
 
 // DropTags removes every tag of a deleted resource.
 func (d *DB) DropTags(ctx context.Context, arn string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM resource_tags WHERE arn = ?`, arn)
+	_, err := d.exec(ctx, `DELETE FROM resource_tags WHERE arn = ?`, arn)
 	return err
 }
 
 // DropTagsPrefix removes every tag of the resources whose ARN starts with
 // prefix (the package groups of a deleted domain).
 func (d *DB) DropTagsPrefix(ctx context.Context, prefix string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM resource_tags WHERE substr(arn, 1, length(?)) = ?`, prefix, prefix)
+	_, err := d.exec(ctx, `DELETE FROM resource_tags WHERE substr(arn, 1, length(?)) = ?`, prefix, prefix)
 	return err
 }
