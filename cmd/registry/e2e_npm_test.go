@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -47,9 +48,33 @@ func (n *npmEnv) run(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	out, errOut, err := n.try(dir, args...)
 	if err != nil {
-		t.Fatalf("npm %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out, errOut)
+		t.Fatalf("npm %s: %v\nstdout:\n%s\nstderr:\n%s\nnpm's requests:\n%s", strings.Join(args, " "), err, out, errOut, n.fetchLog())
 	}
 	return out
+}
+
+// fetchLog returns the HTTP lines of npm's newest debug log (which URL got
+// which status), so a failure shows what npm asked and was told.
+func (n *npmEnv) fetchLog() string {
+	logs, _ := filepath.Glob(filepath.Join(n.cache, "_logs", "*-debug-*.log"))
+	if len(logs) == 0 {
+		return "(no npm debug log)"
+	}
+	sort.Strings(logs)
+	b, err := os.ReadFile(logs[len(logs)-1])
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "http fetch") || strings.Contains(l, "E401") || strings.Contains(l, "authorization") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 80 {
+		lines = lines[len(lines)-80:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (n *npmEnv) try(dir string, args ...string) (string, string, error) {
