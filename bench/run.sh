@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--profile] [--no-go-bench]
+# bench/run.sh [--quick] [--profile] [--no-go-bench] [--only PARTS] [--servers LIST] [--heap-profile]
 #
 # Side-by-side benchmark of this registry (A), Verdaccio (B) and nginx
 # serving the same files (C). See bench/README.md. Writes
@@ -9,18 +9,34 @@
 # mirror and Verdaccio install are kept there between runs), BENCH_PORT
 # (first of seven ports, default 17380), VERDACCIO_VERSION (default 6.8.0, the last that runs on Node 20),
 # and the counts below (RUNS, COLD_RUNS, WRK_SECONDS, ...).
+# BENCH_REGISTRY_ARGS: extra flags for the registry (e.g. --memory-limit).
+# --only PARTS runs some parts (comma-separated: warm, cold, wrk, fanin,
+# memory, gobench; the warm-up and idle RSS always run) and writes
+# bench/results/<date>-<host>-<parts>.md, leaving LATEST.md alone.
+# --servers LIST limits the servers (e.g. A,C: no Verdaccio).
+# --heap-profile takes Go heap profiles of A (idle, after wrk, after the
+# big packument) through --debug-listen and adds their top to the report.
 set -euo pipefail
 
-QUICK=0 PROFILE=0 GOBENCH=1
-for a in "$@"; do
-	case "$a" in
+QUICK=0 PROFILE=0 GOBENCH=1 ONLY= SERVERS=A,B,C HEAP=0
+ARGS="$*"
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--quick) QUICK=1 ;;
 	--profile) PROFILE=1 ;;
 	--no-go-bench) GOBENCH=0 ;;
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
-	*) echo "unknown argument $a" >&2; exit 2 ;;
+	--only) ONLY=$2; shift ;;
+	--servers) SERVERS=$2; shift ;;
+	--heap-profile) HEAP=1 ;;
+	-h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+	*) echo "unknown argument $1" >&2; exit 2 ;;
 	esac
+	shift
 done
+part() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
+on() { [[ ",$SERVERS," == *",$1,"* ]]; }
+on A || { echo "--servers must include A" >&2; exit 2; }
+part gobench || GOBENCH=0
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -35,6 +51,7 @@ else
 	: "${HUGE_MB:=30}" "${HUGE_CLIENTS:=50}" "${GOBENCHTIME:=300ms}"
 fi
 
+PDBG=$((PORT0 + 7))
 PA=$((PORT0 + 1)) PB=$((PORT0 + 2)) PC=$((PORT0 + 3)) PU=$((PORT0 + 4)) PA2=$((PORT0 + 5)) PB2=$((PORT0 + 6))
 NGINX=http://127.0.0.1:$PC
 COUNTING=http://127.0.0.1:$PU
@@ -203,7 +220,8 @@ start_ours() {
 	mkdir -p "$dd"
 	"$REG" serve --data-dir "$dd" --listen "127.0.0.1:$port" --log-level warn \
 		--npm-upstream "$NGINX/" --external-connection "bench=npm=$COUNTING/" \
-		--prefer-cached acme/npm,acme/fanin >>"$RUN/logs/registry-$port.log" 2>&1 &
+		--prefer-cached acme/npm,acme/fanin ${BENCH_REGISTRY_ARGS:-} \
+		$([ "$HEAP" = 1 ] && [ "$var" = A_PID ] && echo --debug-listen "127.0.0.1:$PDBG") >>"$RUN/logs/registry-$port.log" 2>&1 &
 	local pid=$!
 	PIDS+=($pid)
 	printf -v "$var" %s "$pid"
@@ -300,24 +318,40 @@ start_ours "$PA" "$RUN/ours" A_PID
 A_URL=http://127.0.0.1:$PA/npm/acme/npm/
 A_FANIN=http://127.0.0.1:$PA/npm/acme/fanin/
 A_TOKEN=$TOKEN
-start_verdaccio "$PB" "$RUN/verdaccio" B_PID
+B_PID=
+on B && start_verdaccio "$PB" "$RUN/verdaccio" B_PID
 B_URL=http://127.0.0.1:$PB/
 C_URL=$NGINX/
 
 log "warming A and B (one npm ci each; C needs none)"
 TA_WARM=$(npm_ci A-warmup "$A_URL" "$A_TOKEN")
-TB_WARM=$(npm_ci B-warmup "$B_URL")
+TB_WARM=
+on B && TB_WARM=$(npm_ci B-warmup "$B_URL")
 log "warm-up: A ${TA_WARM}s  B ${TB_WARM}s"
 sleep 1
 IDLE_A=$(rss_kb $(pids_of A)) IDLE_B=$(rss_kb $(pids_of B)) IDLE_C=$(rss_kb $(pids_of C))
+# heap_profile name: saves A's heap profile (--heap-profile) and its top
+HEAPS=()
+heap_profile() {
+	[ "$HEAP" = 1 ] || return 0
+	curl -sf -o "$RUN/tmp/heap-$1.pb.gz" "http://127.0.0.1:$PDBG/debug/pprof/heap?gc=1" || { log "  heap profile $1 failed"; return 0; }
+	# the total, then the registry's own frames by cumulative in-use bytes
+	(cd "$ROOT" && go tool pprof -top -cum -inuse_space -nodecount 80 "$RUN/registry" "$RUN/tmp/heap-$1.pb.gz" 2>/dev/null |
+		awk '/^Showing nodes/ || /flat%/ {print; next} /artifactd\/registry\/internal/ && !/internal\/server\./ && n < 14 {sub(/\[go\.shape.*\]\)/, "[...])"); print; n++}') >"$RUN/tmp/heap-$1.txt" || true
+	HEAPS+=("$1")
+}
+heap_profile idle
 
 # ---------------------------------------------------------------- warm npm ci, interleaved
-log "warm npm ci: $RUNS rounds of A/B/C (order rotates)"
 declare -A T
+MA= MB= MC=
+part warm && log "warm npm ci: $RUNS rounds of A/B/C (order rotates)"
 order=(A B C)
 for ((r = 0; r < RUNS; r++)); do
+	part warm || break
 	for ((k = 0; k < 3; k++)); do
 		s=${order[$(((r + k) % 3))]}
+		on "$s" || continue
 		case $s in
 		A) t=$(npm_ci A "$A_URL" "$A_TOKEN") ;;
 		B) t=$(npm_ci B "$B_URL") ;;
@@ -327,13 +361,16 @@ for ((r = 0; r < RUNS; r++)); do
 		log "  round $((r + 1)) $s ${t}s"
 	done
 done
-MA=$(echo ${T[A]} | tr ' ' '\n' | median) MB=$(echo ${T[B]} | tr ' ' '\n' | median) MC=$(echo ${T[C]} | tr ' ' '\n' | median)
+part warm && MA=$(echo ${T[A]} | tr ' ' '\n' | median) MB=$(echo ${T[B]:-} | tr ' ' '\n' | median) MC=$(echo ${T[C]:-} | tr ' ' '\n' | median)
 
 # ---------------------------------------------------------------- cold npm ci
-log "cold npm ci: $COLD_RUNS rounds of A/B with empty proxy state, upstream = nginx"
 declare -A TC
+CA= CB=
+part cold && log "cold npm ci: $COLD_RUNS rounds of A/B with empty proxy state, upstream = nginx"
 for ((r = 0; r < COLD_RUNS; r++)); do
+	part cold || break
 	for s in $([ $((r % 2)) = 0 ] && echo A B || echo B A); do
+		on "$s" || continue
 		if [ $s = A ]; then
 			rm -rf "$RUN/ours-cold"
 			start_ours "$PA2" "$RUN/ours-cold" A2_PID
@@ -349,7 +386,7 @@ for ((r = 0; r < COLD_RUNS; r++)); do
 		log "  cold round $((r + 1)) $s ${t}s"
 	done
 done
-CA=$(echo ${TC[A]} | tr ' ' '\n' | median) CB=$(echo ${TC[B]} | tr ' ' '\n' | median)
+part cold && CA=$(echo ${TC[A]} | tr ' ' '\n' | median) CB=$(echo ${TC[B]:-} | tr ' ' '\n' | median)
 
 # ---------------------------------------------------------------- wrk
 # endpoints: label | path (relative to the registry URL) | accept
@@ -392,9 +429,11 @@ wrk_one() { # server url token label-index
 	log "  $s ${EP_LABELS[$i]}: ${WRK_RPS[$s,$i]} req/s, p50 ${WRK_P50[$s,$i]}, p99 ${WRK_P99[$s,$i]}, ${WRK_CPU[$s,$i]} CPU s/1000 req, CE=${WRK_CE[$s,$i]:-none}"
 }
 PERF_DONE=0
-log "wrk: ${WRK_SECONDS}s per endpoint and server, $WRK_CONNS connections"
+part wrk && log "wrk: ${WRK_SECONDS}s per endpoint and server, $WRK_CONNS connections"
 for i in "${!EP_PATHS[@]}"; do
+	part wrk || break
 	for s in A B C; do
+		on "$s" || continue
 		case $s in A) base=$A_URL tok=$A_TOKEN ;; B) base=$B_URL tok= ;; C) base=$C_URL tok= ;; esac
 		[ "${EP_PATHS[$i]}" = bench-huge ] && [ $s = A ] && base=$A_FANIN
 		case ${EP_PATHS[$i]} in
@@ -422,11 +461,15 @@ for i in "${!EP_PATHS[@]}"; do
 	done
 done
 
+part wrk && heap_profile after-wrk
+
 # ---------------------------------------------------------------- fan-in
-log "fan-in: $FANIN_CLIENTS clients x $FANIN_ROUNDS rounds on an uncached tarball"
+part fanin && log "fan-in: $FANIN_CLIENTS clients x $FANIN_ROUNDS rounds on an uncached tarball"
 FANIN_ROWS=()
 for ((r = 0; r < FANIN_ROUNDS; r++)); do
+	part fanin || break
 	for s in A B; do
+		on "$s" || continue
 		if [ $s = A ]; then v=1.0.$r base=$A_FANIN tok=$A_TOKEN; else v=1.0.$((20 + r)) base=$B_URL tok=; fi
 		p=/bench-fanin/-/bench-fanin-$v.tgz
 		j=$("$RUN/benchtool" fetch -n "$FANIN_CLIENTS" -url "${base%/}$p" ${tok:+-H "Authorization: Bearer $tok"})
@@ -439,9 +482,11 @@ for ((r = 0; r < FANIN_ROUNDS; r++)); do
 done
 
 # ---------------------------------------------------------------- memory: huge packument to many clients
-log "memory: $HUGE_CLIENTS clients fetching the ${HUGE_MB} MB packument"
 declare -A HUGE_RSS HUGE_T
+part memory && log "memory: $HUGE_CLIENTS clients fetching the ${HUGE_MB} MB packument"
 for s in A B C; do
+	part memory || break
+	on "$s" || continue
 	case $s in A) url=${A_FANIN}bench-huge tok=$A_TOKEN ;; B) url=${B_URL}bench-huge tok= ;; C) url=${C_URL}bench-huge tok= ;; esac
 	sample_rss_start "$s" "$RUN/tmp/huge-$s"
 	# bounded: Verdaccio needs seconds of CPU per client here
@@ -452,6 +497,7 @@ for s in A B C; do
 	HUGE_T[$s]=$(node -e 'const j=JSON.parse(process.argv[1]);console.log(`${j.ttlb_max_ms} ms (${JSON.stringify(j.statuses).replace(/[{}"]/g,"")})`)' "$j")
 	log "  $s: $j"
 done
+part memory && heap_profile after-huge
 END_A=$(rss_kb $(pids_of A)) END_B=$(rss_kb $(pids_of B))
 
 # ---------------------------------------------------------------- Go benchmarks
@@ -471,7 +517,7 @@ DATE=$(date -u +%Y-%m-%dT%H:%MZ)
 ver() { "$@" 2>&1 | head -1; }
 out "# Benchmark results: $DATE on $HOST"
 out ""
-out "Mode: $([ $QUICK = 1 ] && echo quick || echo full). Absolute numbers are not claims (shared machines are noisy); the ratios from this one interleaved run are."
+out "Mode: $([ $QUICK = 1 ] && echo quick || echo full)${ONLY:+, only $ONLY}$([ "$SERVERS" != A,B,C ] && echo ", servers $SERVERS")${BENCH_REGISTRY_ARGS:+, registry flags \`$BENCH_REGISTRY_ARGS\`}. Absolute numbers are not claims (shared machines are noisy); the ratios from this one interleaved run are."
 out ""
 out "## Machine and versions"
 out ""
@@ -499,7 +545,7 @@ out "|---|---|---|---|---|---|"
 out "| warm, median s | $MA | $MB | $MC | $(ratio "$MA" "$MB") | $(ratio "$MA" "$MC") |"
 out "| cold, median s | $CA | $CB | | $(ratio "$CA" "$CB") | |"
 out ""
-out "Runs (s): A ${T[A]}; B ${T[B]}; C ${T[C]}; cold A ${TC[A]}; cold B ${TC[B]}. Warm-up (first fill from C): A ${TA_WARM}, B ${TB_WARM}."
+out "Runs (s): A ${T[A]:-}; B ${T[B]:-}; C ${T[C]:-}; cold A ${TC[A]:-}; cold B ${TC[B]:-}. Warm-up (first fill from C): A ${TA_WARM}, B ${TB_WARM}."
 out ""
 out "## Hot paths under wrk"
 out ""
@@ -509,7 +555,7 @@ out "| endpoint | server | req/s | p50 | p99 | CPU s/1000 req | CE | CPU vs ngin
 out "|---|---|---|---|---|---|---|---|"
 for i in "${!EP_PATHS[@]}"; do
 	for s in A B C; do
-		out "| ${EP_LABELS[$i]} | $s | ${WRK_RPS[$s,$i]:-} | ${WRK_P50[$s,$i]:-} | ${WRK_P99[$s,$i]:-} | ${WRK_CPU[$s,$i]:-} | ${WRK_CE[$s,$i]:-none} | $([ $s = C ] || ratio "${WRK_CPU[$s,$i]}" "${WRK_CPU[C,$i]}") |"
+		out "| ${EP_LABELS[$i]} | $s | ${WRK_RPS[$s,$i]:-} | ${WRK_P50[$s,$i]:-} | ${WRK_P99[$s,$i]:-} | ${WRK_CPU[$s,$i]:-} | ${WRK_CE[$s,$i]:-none} | $([ $s = C ] || ratio "${WRK_CPU[$s,$i]:-}" "${WRK_CPU[C,$i]:-}") |"
 	done
 done
 out ""
@@ -527,10 +573,22 @@ out "| | A ours | B Verdaccio | C nginx |"
 out "|---|---|---|---|"
 out "| idle after warm-up | $(mb "$IDLE_A") | $(mb "$IDLE_B") | $(mb "$IDLE_C") |"
 out "| peak under wrk | $(mb "${PEAK[A]:-0}") | $(mb "${PEAK[B]:-0}") | $(mb "${PEAK[C]:-0}") |"
-out "| peak, $HUGE_CLIENTS clients x bench-huge ($((HUGE_BYTES / 1048576)) MB packument) | ${HUGE_RSS[A]} | ${HUGE_RSS[B]} | ${HUGE_RSS[C]} |"
+out "| peak, $HUGE_CLIENTS clients x bench-huge ($((HUGE_BYTES / 1048576)) MB packument) | ${HUGE_RSS[A]:-} | ${HUGE_RSS[B]:-} | ${HUGE_RSS[C]:-} |"
 out "| at the end | $(mb "$END_A") | $(mb "$END_B") | |"
 out ""
-out "Time for all $HUGE_CLIENTS clients to get bench-huge: A ${HUGE_T[A]}; B ${HUGE_T[B]}; C ${HUGE_T[C]}."
+out "Time for all $HUGE_CLIENTS clients to get bench-huge: A ${HUGE_T[A]:-}; B ${HUGE_T[B]:-}; C ${HUGE_T[C]:-}."
+if [ ${#HEAPS[@]} -gt 0 ]; then
+	out ""
+	out "Go heap of A after a forced GC (\`go tool pprof -top -cum -inuse_space\`, the registry's own frames):"
+	for h in "${HEAPS[@]}"; do
+		out ""
+		out "$h:"
+		out ""
+		out '```'
+		sed -n '1,22p' "$RUN/tmp/heap-$h.txt" >>"$RESULTS"
+		out '```'
+	done
+fi
 out ""
 out "## Events"
 out ""
@@ -576,10 +634,16 @@ out ""
 out "- PyPI: \`pip download\` of a wheel set through this registry vs a static PEP 503 tree (TODO, once the PyPI proxy lands)."
 out "- Maven: \`mvn dependency:go-offline\` through this registry vs a static file server over /usr/share/maven-repo (TODO, once the Maven proxy lands)."
 out ""
-out "Reproduce: \`bench/run.sh$([ $QUICK = 1 ] && echo ' --quick')\` (see bench/README.md)."
+out "Reproduce: \`${BENCH_REGISTRY_ARGS:+BENCH_REGISTRY_ARGS='$BENCH_REGISTRY_ARGS' }bench/run.sh${ARGS:+ $ARGS}\` (see bench/README.md)."
 
 mkdir -p "$BENCH/results"
 F=$BENCH/results/$(date -u +%Y-%m-%d)-$HOST.md
-cp "$RESULTS" "$F"
-cp "$RESULTS" "$BENCH/results/LATEST.md"
-log "results: $F (and bench/results/LATEST.md)"
+if [ -n "$ONLY" ]; then
+	F=$BENCH/results/$(date -u +%Y-%m-%d)-$HOST-${ONLY//,/-}.md
+	cp "$RESULTS" "$F"
+	log "results: $F (a partial run: LATEST.md unchanged)"
+else
+	cp "$RESULTS" "$F"
+	cp "$RESULTS" "$BENCH/results/LATEST.md"
+	log "results: $F (and bench/results/LATEST.md)"
+fi

@@ -78,6 +78,24 @@ type Config struct {
 	// routing (canary and linear intervals) and blue/green wait times
 	// lasts; shorter values are for tests and demos.
 	CodeDeployMinute time.Duration `yaml:"codedeploy_minute"`
+	// RenderedCacheBytes bounds, in bytes, the documents the formats keep
+	// rendered (npm packuments, PyPI pages, Maven metadata; all formats
+	// together, each document counted with its gzip copy). A document
+	// larger than a sixteenth of it is kept gzip-compressed in an unlinked
+	// file under the data directory's cache/ instead, and sent from there
+	// with sendfile.
+	RenderedCacheBytes int64 `yaml:"rendered_cache_bytes"`
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (runtime/debug.SetMemoryLimit): near it the garbage collector runs
+	// more often instead of letting the heap double. Default 128 MiB:
+	// with the default caches it cut the peak resident memory under load
+	// from about 420 MB to 160 MB at no measurable CPU cost (bench/). Raise
+	// it with the caches; 0 means no limit. GOMEMLIMIT in the environment
+	// takes precedence.
+	MemoryLimit int64 `yaml:"memory_limit"`
+	// DebugListen, when set, serves net/http/pprof on this host:port, a
+	// listener of its own without authentication; keep it on loopback.
+	DebugListen string `yaml:"debug_listen"`
 }
 
 // Connection is one custom external connection.
@@ -129,6 +147,8 @@ func Default() Config {
 		NPMMaxPublishBytes: 256 << 20,
 		ShutdownTimeout:    30 * time.Second,
 		CodeDeployMinute:   time.Minute,
+		RenderedCacheBytes: 16 << 20,
+		MemoryLimit:        128 << 20,
 	}
 }
 
@@ -251,6 +271,17 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout must be positive")
+	}
+	if c.RenderedCacheBytes < 1<<20 {
+		bad("rendered_cache_bytes %d: want at least 1048576 (1 MiB)", c.RenderedCacheBytes)
+	}
+	if c.MemoryLimit < 0 {
+		bad("memory_limit must not be negative (0: no limit)")
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			bad("debug_listen %q: want host:port", c.DebugListen)
+		}
 	}
 	if c.NPMUpstream != "" {
 		u, err := url.Parse(c.NPMUpstream)

@@ -77,6 +77,17 @@ var keys = map[string]key{
 		c.CodeDeployMinute = d
 		return err
 	}},
+	"rendered-cache-bytes": {"bytes of rendered documents (packuments, index pages, metadata) kept in memory, all formats together", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.RenderedCacheBytes = n
+		return err
+	}},
+	"memory-limit": {"Go runtime soft memory limit in bytes (0: none; GOMEMLIMIT wins)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		c.MemoryLimit = n
+		return err
+	}},
+	"debug-listen":     {"host:port serving net/http/pprof, unauthenticated (default: off)", str(func(c *Config) *string { return &c.DebugListen })},
 	"shutdown-timeout": {"graceful shutdown bound", func(c *Config, v string) error { d, err := time.ParseDuration(v); c.ShutdownTimeout = d; return err }},
 }
 

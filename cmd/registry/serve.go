@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -27,6 +30,7 @@ import (
 	"github.com/artifactd/registry/internal/formats/maven"
 	"github.com/artifactd/registry/internal/formats/npm"
 	"github.com/artifactd/registry/internal/formats/pypi"
+	"github.com/artifactd/registry/internal/formats/rendered"
 	"github.com/artifactd/registry/internal/iam"
 	"github.com/artifactd/registry/internal/policy"
 	"github.com/artifactd/registry/internal/server"
@@ -119,6 +123,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.db.Close()
+	if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(c.MemoryLimit)
+	}
+	// rendered documents: one byte budget for every format; big ones go
+	// gzipped to unlinked files under cache/ (emptied at start: nothing
+	// there outlives the process that wrote it)
+	spill := c.Path("cache", "rendered")
+	os.RemoveAll(spill)
+	if err := os.MkdirAll(spill, 0o700); err != nil {
+		return fmt.Errorf("cache directory: %w", err)
+	}
+	rendered.Configure(c.RenderedCacheBytes, spill)
+	if c.DebugListen != "" {
+		stop, err := serveDebug(c.DebugListen, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	root, created, err := a.db.EnsureRoot(ctx)
 	if err != nil {
@@ -275,4 +298,25 @@ func (a *app) httpServer(nc *events.Conn, base string) *server.Server {
 		return nil
 	})
 	return srv
+}
+
+// serveDebug serves net/http/pprof on addr, a listener of its own (the
+// public mux never has these routes; the package's registration on
+// http.DefaultServeMux is inert, as nothing here serves that mux). It
+// returns a function closing the listener.
+func serveDebug(addr string, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("debug listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	log.Warn("pprof debug endpoint listening, unauthenticated", "addr", ln.Addr().String())
+	return func() { hs.Close() }, nil
 }

@@ -1,11 +1,10 @@
 package rendered
 
 import (
+	"container/list"
 	"context"
 	"sync"
 	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // renderTimeout bounds a rendering that several requests may be waiting
@@ -13,11 +12,103 @@ import (
 // it.
 const renderTimeout = time.Minute
 
+// DefaultBytes is the byte budget of every Cache together until Configure
+// sets another. Documents above a sixteenth of it (1 MiB) are kept on
+// disk (see NewDoc) and cost the budget almost nothing, so it only has to
+// hold the many small documents: 16 MiB keeps the rendered full and
+// abbreviated packuments, with their gzip, of a few hundred ordinary
+// packages (tens of kilobytes each), and leaves the process well under
+// 100 MB resident.
+const DefaultBytes = 16 << 20
+
+// defaultSize is what a value that does not report its size (no Size
+// method) counts against the budget.
+const defaultSize = 4 << 10
+
+// slotOverhead approximates the map, list and struct cost of one entry.
+const slotOverhead = 256
+
+// Sizer is implemented by values that know what they hold in memory; Doc
+// does. Values without it count as 4 KiB.
+type Sizer interface{ Size() int64 }
+
+// budget is the byte bound that Caches share: one least-recently-used
+// order across all of them, so a burst in one format evicts the coldest
+// entries of any format rather than growing the total.
+type budget struct {
+	mu   sync.Mutex
+	max  int64
+	used int64
+	ll   *list.List // front is the most recently used; values are *slot
+}
+
+// slot is one cached value, in the budget's list and in its cache's own.
+type slot struct {
+	size     int64
+	gel, cel *list.Element
+	value    any
+	drop     func() // removes the slot from its cache's map and list; under budget.mu
+}
+
+var shared = newBudget(DefaultBytes)
+
+func newBudget(max int64) *budget { return &budget{max: max, ll: list.New()} }
+
+// setMax changes the bound and evicts down to it.
+func (b *budget) setMax(max int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.max = max
+	b.shrinkLocked()
+}
+
+func (b *budget) shrinkLocked() {
+	for b.used > b.max && b.ll.Len() > 0 {
+		b.removeLocked(b.ll.Back().Value.(*slot))
+	}
+}
+
+func (b *budget) removeLocked(s *slot) {
+	b.ll.Remove(s.gel)
+	b.used -= s.size
+	s.drop()
+}
+
+// Configure sets the byte budget of every Cache together (maxBytes <= 0
+// keeps the current one) and the directory where NewDoc keeps documents
+// larger than a sixteenth of it, gzip-compressed in unlinked files (dir
+// "" keeps such documents in memory, and no Cache holds one above a
+// quarter of the budget). Call it before serving; it may be called again.
+func Configure(maxBytes int64, dir string) {
+	if maxBytes > 0 {
+		shared.setMax(maxBytes)
+	}
+	spillMu.Lock()
+	spillDir = dir
+	spillMu.Unlock()
+}
+
+// largeThreshold is the size above which NewDoc keeps a document on
+// disk: a sixteenth of the budget, so that big documents, which sendfile
+// serves from the page cache as cheaply as from memory, leave the budget
+// to the many small ones.
+func largeThreshold() int64 {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	return shared.max / 16
+}
+
 // Cache keeps rendered values, least recently used out first, and renders
 // each missing key once however many requests ask for it at the same
-// time. It is safe for concurrent use.
+// time. It holds at most its number of entries, and all Caches together
+// hold at most the byte budget (DefaultBytes, or what Configure set);
+// a value larger than a quarter of the budget is not kept. It is safe for
+// concurrent use.
 type Cache[K comparable, V any] struct {
-	lru *lru.Cache[K, V]
+	b       *budget
+	entries int
+	items   map[K]*slot // guarded by b.mu
+	ll      *list.List  // this cache's slots, front most recent; guarded by b.mu
 
 	mu       sync.Mutex // guards inflight
 	inflight map[K]*flight[V]
@@ -29,14 +120,72 @@ type flight[V any] struct {
 	err  error
 }
 
-// NewCache returns a cache of at most entries values. entries must be
-// positive; NewCache panics otherwise.
+// NewCache returns a cache of at most entries values, sharing the byte
+// budget of every Cache. entries must be positive; NewCache panics
+// otherwise.
 func NewCache[K comparable, V any](entries int) *Cache[K, V] {
-	c, err := lru.New[K, V](entries)
-	if err != nil {
-		panic(err) // only for entries <= 0, which the caller rules out
+	return newCache[K, V](entries, shared)
+}
+
+func newCache[K comparable, V any](entries int, b *budget) *Cache[K, V] {
+	if entries <= 0 {
+		panic("rendered: NewCache needs a positive number of entries")
 	}
-	return &Cache[K, V]{lru: c, inflight: map[K]*flight[V]{}}
+	return &Cache[K, V]{b: b, entries: entries, items: map[K]*slot{}, ll: list.New(), inflight: map[K]*flight[V]{}}
+}
+
+func sizeOf(v any) int64 {
+	if s, ok := v.(Sizer); ok {
+		return s.Size() + slotOverhead
+	}
+	return defaultSize + slotOverhead
+}
+
+func (c *Cache[K, V]) lookup(k K) (V, bool) {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	s, ok := c.items[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	c.b.ll.MoveToFront(s.gel)
+	c.ll.MoveToFront(s.cel)
+	return s.value.(V), true
+}
+
+func (c *Cache[K, V]) add(k K, v V) {
+	size := sizeOf(v)
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	if size > c.b.max/4 {
+		return // would crowd out everything else; NewDoc keeps such documents on disk
+	}
+	if old, ok := c.items[k]; ok {
+		c.b.removeLocked(old)
+	}
+	s := &slot{size: size, value: v}
+	s.gel = c.b.ll.PushFront(s)
+	s.cel = c.ll.PushFront(s)
+	s.drop = func() {
+		c.ll.Remove(s.cel)
+		if c.items[k] == s {
+			delete(c.items, k)
+		}
+	}
+	c.items[k] = s
+	c.b.used += size
+	for c.ll.Len() > c.entries {
+		c.b.removeLocked(c.ll.Back().Value.(*slot))
+	}
+	c.b.shrinkLocked()
+}
+
+// Len returns the number of values cached.
+func (c *Cache[K, V]) Len() int {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	return len(c.items)
 }
 
 // Get returns the value for k, calling render when it is not cached. At
@@ -46,7 +195,7 @@ func NewCache[K comparable, V any](entries int) *Cache[K, V] {
 // caller that gives up does not fail the others. Errors are returned to
 // every waiting caller and are not cached.
 func (c *Cache[K, V]) Get(ctx context.Context, k K, render func(context.Context) (V, error)) (V, error) {
-	if v, ok := c.lru.Get(k); ok {
+	if v, ok := c.lookup(k); ok {
 		return v, nil
 	}
 	c.mu.Lock()
@@ -68,7 +217,7 @@ func (c *Cache[K, V]) Get(ctx context.Context, k K, render func(context.Context)
 	fl.v, fl.err = render(rctx)
 	cancel()
 	if fl.err == nil {
-		c.lru.Add(k, fl.v)
+		c.add(k, fl.v)
 	}
 	c.mu.Lock()
 	delete(c.inflight, k)
@@ -79,4 +228,10 @@ func (c *Cache[K, V]) Get(ctx context.Context, k K, render func(context.Context)
 
 // Purge drops every cached value. Renders under way are not affected and
 // store their results when they finish.
-func (c *Cache[K, V]) Purge() { c.lru.Purge() }
+func (c *Cache[K, V]) Purge() {
+	c.b.mu.Lock()
+	defer c.b.mu.Unlock()
+	for c.ll.Len() > 0 {
+		c.b.removeLocked(c.ll.Back().Value.(*slot))
+	}
+}

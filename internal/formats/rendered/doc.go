@@ -5,7 +5,11 @@
 // A Cache holds rendered values under a key the format defines, one that
 // changes with every change of the package, so entries never go stale and
 // are only ever evicted, least recently used first. A missing key is
-// rendered once however many requests ask for it at the same time.
+// rendered once however many requests ask for it at the same time. All
+// Caches share one byte budget (Configure; DefaultBytes), so memory does
+// not grow with the size of the documents: a document above a sixteenth
+// of the budget is kept gzipped in an unlinked file and sent with
+// sendfile.
 //
 // A Doc is a body rendered once, gzip-compressed once, with strong entity
 // tags derived from its bytes. Serve negotiates the coding and answers
@@ -24,6 +28,6 @@
 //
 // The key types, the rendering and the choice of media type stay in each
 // format's package. This package imports the standard library, echo,
-// golang-lru, internal/blob and internal/domain; it must not import the
+// internal/blob and internal/domain; it must not import the
 // formats or a storage backend.
 package rendered
