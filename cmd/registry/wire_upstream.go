@@ -66,9 +66,10 @@ func (a *app) startUpstreams(ctx context.Context) (*upstreams, error) {
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return nil, err
 	}
+	mem := upstream.NewMemoryCache(0) // one budget for every connection's small documents
 	add := func(name string, f domain.Format, base string) error {
 		cl, err := upstream.New(upstream.Config{Name: strings.ReplaceAll(name, ":", "-"), BaseURL: strings.TrimRight(base, "/") + "/",
-			Blobs: a.blobs, SpoolDir: spool, Persist: cache})
+			Blobs: a.blobs, SpoolDir: spool, Persist: cache, Memory: mem})
 		if err != nil {
 			return err
 		}

@@ -77,8 +77,13 @@ func UpstreamBlocked(ctx context.Context, c Chain, dom, asked string, order []do
 // Upstream is an external connection's registry (*upstream.Client):
 // metadata with TTL and revalidation, artifacts fetched once, verified
 // and committed to the blob store.
+//
+// Validator returns a metadata document's validators (ETag,
+// Last-Modified, FetchedAt) fresh per the TTL; its body may be left on
+// disk: read it with Doc.Bytes, only when rendering, so a large upstream
+// document is not held in memory between requests.
 type Upstream interface {
-	Metadata(ctx context.Context, key, rawURL string, opt upstream.MetaOptions) (upstream.Doc, error)
+	Validator(ctx context.Context, key, rawURL string, opt upstream.MetaOptions) (upstream.Doc, error)
 	Fetch(ctx context.Context, key, rawURL string, want upstream.Integrity) (*upstream.Download, error)
 }
 

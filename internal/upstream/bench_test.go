@@ -72,3 +72,37 @@ func BenchmarkFetchFanIn(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkValidatorBigDoc: the per-request cost of learning a cached,
+// fresh 8 MiB document's validators (Validator, body left on disk)
+// against the old path (Metadata, body in hand: from memory when it fit
+// the budget, read back from disk otherwise).
+func BenchmarkValidatorBigDoc(b *testing.B) {
+	dc, err := NewDiskCache(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, func(c *Config) { c.MetadataTTL = time.Hour; c.Metrics = Nop{}; c.Persist = dc })
+	e.origin.set(docPath, payload(3, 8<<20))
+	ctx := context.Background()
+	if _, err := e.c.Metadata(ctx, "packument/big", "lodash", MetaOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		call func() (Doc, error)
+	}{
+		{"Validator", func() (Doc, error) { return e.c.Validator(ctx, "packument/big", "lodash", MetaOptions{}) }},
+		{"Metadata", func() (Doc, error) { return e.c.Metadata(ctx, "packument/big", "lodash", MetaOptions{}) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				d, err := bc.call()
+				if err != nil || d.ETag == "" {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

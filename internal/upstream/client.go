@@ -30,7 +30,7 @@ type Client struct {
 	http    *http.Client
 	br      *breaker
 	metrics Metrics
-	meta    *memCache
+	meta    scopedCache
 	recent  *lru.Cache[string, blob.Put] // key -> committed fill
 	purges  atomic.Uint64                // bumped by Purge; a refresh begun earlier does not store
 
@@ -88,13 +88,16 @@ func New(cfg Config) (*Client, error) {
 		base:    base,
 		http:    &http.Client{Transport: &authTransport{base: tr, origin: base, authorization: cfg.Authorization}},
 		metrics: cfg.Metrics,
-		meta:    newMemCache(cfg.MemoryBytes),
+		meta:    scopedCache{m: newMemCache(cfg.MemoryBytes)},
 		recent:  recent,
 		closing: closing,
 		stop:    stop,
 		fills:   make(map[string]*fill),
 		flights: make(map[string]*metaFlight),
 		loads:   make(map[string]*persistLoad),
+	}
+	if cfg.Memory != nil {
+		c.meta = scopedCache{m: cfg.Memory.m, prefix: cfg.Name + "\x00"}
 	}
 	c.br = &breaker{
 		threshold: max(cfg.BreakerFailures, 1),

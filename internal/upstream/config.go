@@ -85,14 +85,25 @@ type Config struct {
 	FetchTimeout time.Duration
 	// MaxMetadataBytes rejects larger metadata documents. Default 256 MiB.
 	MaxMetadataBytes int64
-	// MemoryBytes bounds the in-memory metadata cache (bodies and keys);
-	// the least recently used entries go first. Default 32 MiB
+	// MemoryBytes bounds the in-memory metadata cache (bodies, validators
+	// and keys); the least recently used entries go first. Default 8 MiB
 	// (DefaultMemoryBytes): the Persister (a DiskCache in the server) keeps
-	// every document anyway, so memory is only the hot layer for the most
-	// requested packages, and a larger bound mostly shows up as idle
-	// resident memory. A document larger than the bound is not held in
-	// memory at all.
+	// every document anyway, so memory is only the hot layer for small,
+	// much requested documents, and a larger bound mostly shows up as
+	// idle resident memory. A document larger than the bound is not held
+	// in memory at all.
 	MemoryBytes int64
+	// MemoryEntryBytes is the largest body the memory cache holds. With a
+	// Persister, a larger document is kept in memory as its validators
+	// only (ETag, Last-Modified, fetch time: a few hundred bytes) and its
+	// body is read back from the Persister when a caller asks for it
+	// (Doc.Bytes). Without a Persister, bodies are held up to MemoryBytes
+	// as before. Default 1 MiB (DefaultMemoryEntryBytes).
+	MemoryEntryBytes int64
+	// Memory, if set, is a metadata memory budget shared with other
+	// Clients (NewMemoryCache); MemoryBytes is then not used. Clients
+	// sharing it must have different Names.
+	Memory *MemoryCache
 	// RecentFills is how many completed artifact fills are remembered so a
 	// caller that missed the fill is served from the blob store rather than
 	// upstream. Default 4096.
@@ -100,7 +111,10 @@ type Config struct {
 }
 
 // DefaultMemoryBytes is Config.MemoryBytes when left zero.
-const DefaultMemoryBytes = 32 << 20
+const DefaultMemoryBytes = 8 << 20
+
+// DefaultMemoryEntryBytes is Config.MemoryEntryBytes when left zero.
+const DefaultMemoryEntryBytes = 1 << 20
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
@@ -135,6 +149,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MemoryBytes == 0 {
 		c.MemoryBytes = DefaultMemoryBytes
+	}
+	if c.MemoryEntryBytes == 0 {
+		c.MemoryEntryBytes = DefaultMemoryEntryBytes
 	}
 	if c.RecentFills == 0 {
 		c.RecentFills = 4096
@@ -189,7 +206,7 @@ func (c Config) validate() (*url.URL, error) {
 	if c.BreakerFailures < 0 {
 		bad("breaker failures %d is negative", c.BreakerFailures)
 	}
-	if c.MaxMetadataBytes < 0 || c.MemoryBytes < 0 || c.RecentFills < 0 {
+	if c.MaxMetadataBytes < 0 || c.MemoryBytes < 0 || c.MemoryEntryBytes < 0 || c.RecentFills < 0 {
 		bad("sizes must not be negative")
 	}
 	if fi, err := os.Stat(c.SpoolDir); err != nil || !fi.IsDir() {

@@ -3,12 +3,14 @@ package upstream
 import "testing"
 
 // TestMemoryBytesDefault checks the in-memory metadata cache's default
-// bound and that an explicit value is kept.
+// bounds and that explicit values are kept.
 func TestMemoryBytesDefault(t *testing.T) {
-	if got := (Config{}).withDefaults().MemoryBytes; got != 32<<20 {
-		t.Fatalf("default MemoryBytes = %d, want %d", got, 32<<20)
+	d := (Config{}).withDefaults()
+	if d.MemoryBytes != 8<<20 || d.MemoryEntryBytes != 1<<20 {
+		t.Fatalf("default MemoryBytes = %d, MemoryEntryBytes = %d, want %d, %d", d.MemoryBytes, d.MemoryEntryBytes, 8<<20, 1<<20)
 	}
-	if got := (Config{MemoryBytes: 1 << 30}).withDefaults().MemoryBytes; got != 1<<30 {
-		t.Fatalf("explicit MemoryBytes = %d, want %d", got, 1<<30)
+	x := (Config{MemoryBytes: 1 << 30, MemoryEntryBytes: 5}).withDefaults()
+	if x.MemoryBytes != 1<<30 || x.MemoryEntryBytes != 5 {
+		t.Fatalf("explicit MemoryBytes = %d, MemoryEntryBytes = %d", x.MemoryBytes, x.MemoryEntryBytes)
 	}
 }

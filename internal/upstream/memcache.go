@@ -14,7 +14,9 @@ type entry struct {
 }
 
 // memCache is a least-recently-used map bounded by the bytes it holds, not
-// by its number of entries: a 30 MB packument counts as 30 MB. gen counts
+// by its number of entries: a body counts for its length. A body larger
+// than Config.MemoryEntryBytes is not stored when a Persister holds it
+// (Doc.onDisk): such an entry costs its validators only. gen counts
 // purges, so a refresh that began before a purge does not store its result
 // after it.
 type memCache struct {
@@ -93,6 +95,24 @@ func (m *memCache) put(key string, e entry, gen uint64, ifAbsent bool) bool {
 	return true
 }
 
+// dropOnDisk forgets key's entry if its body was left to the Persister,
+// without invalidating puts in progress (the Persister lost the body; a
+// refresh may store a new one).
+func (m *memCache) dropOnDisk(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.items[key]; ok && el.Value.(*memItem).e.doc.onDisk {
+		m.removeLocked(el)
+	}
+}
+
+// bytes returns the bytes the cache accounts for.
+func (m *memCache) bytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.used
+}
+
 // purge forgets key and invalidates puts prepared before it.
 func (m *memCache) purge(key string) {
 	m.mu.Lock()
@@ -109,3 +129,37 @@ func (m *memCache) removeLocked(el *list.Element) {
 	delete(m.items, it.key)
 	m.used -= it.size
 }
+
+// MemoryCache is one memory budget for the metadata caches of several
+// Clients (Config.Memory), so the server's bound does not grow with its
+// number of external connections. Entries are keyed by Config.Name.
+type MemoryCache struct{ m *memCache }
+
+// NewMemoryCache returns a shared metadata memory cache of maxBytes
+// (DefaultMemoryBytes when 0).
+func NewMemoryCache(maxBytes int64) *MemoryCache {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMemoryBytes
+	}
+	return &MemoryCache{m: newMemCache(maxBytes)}
+}
+
+// Bytes returns the bytes the cache holds, bodies and validators.
+func (c *MemoryCache) Bytes() int64 { return c.m.bytes() }
+
+// scopedCache is one Client's view of a memCache, perhaps shared: its
+// keys are prefixed with the Client's name. A purge by any Client
+// invalidates the puts in progress of all (they are simply not stored).
+type scopedCache struct {
+	m      *memCache
+	prefix string
+}
+
+func (s scopedCache) get(key string) (entry, bool) { return s.m.get(s.prefix + key) }
+func (s scopedCache) generation() uint64           { return s.m.generation() }
+func (s scopedCache) put(key string, e entry, gen uint64, ifAbsent bool) bool {
+	return s.m.put(s.prefix+key, e, gen, ifAbsent)
+}
+func (s scopedCache) purge(key string)      { s.m.purge(s.prefix + key) }
+func (s scopedCache) dropOnDisk(key string) { s.m.dropOnDisk(s.prefix + key) }
+func (s scopedCache) bytes() int64          { return s.m.bytes() }

@@ -18,7 +18,9 @@ import (
 // a .sha1 file) as the upstream last sent it.
 type Doc struct {
 	// Body is the document's bytes, shared by every caller and the cache:
-	// read it, never modify it.
+	// read it, never modify it. Metadata always sets it; Validator leaves
+	// it nil for a document too large for the memory cache
+	// (Config.MemoryEntryBytes): call Bytes to read it.
 	Body         []byte
 	ContentType  string
 	ETag         string // as upstream sent it, weak or strong
@@ -33,6 +35,23 @@ type Doc struct {
 	// ErrUpstreamTimeout or ErrCircuitOpen) says why.
 	Stale       bool
 	StaleReason error
+
+	// onDisk says Body was left out: the Persister holds it.
+	onDisk bool
+	// load reads the body back when Body was left out (Validator).
+	load func(ctx context.Context) ([]byte, error)
+}
+
+// Bytes returns the document's body: Body when it is in hand, else the
+// copy the Persister holds, read now. Read it, never modify it. The
+// body read back is the one cached under the document's key; in the rare
+// case it was replaced or dropped since Validator returned (a purge, a
+// refresh in between), the current document's body is returned.
+func (d Doc) Bytes(ctx context.Context) ([]byte, error) {
+	if d.Body != nil || d.load == nil {
+		return d.Body, nil
+	}
+	return d.load(ctx)
 }
 
 // MetaOptions adjust one Metadata call.
@@ -75,6 +94,58 @@ type metaFlight struct {
 // for NegativeTTL (timeouts and 5xx never are); failures with no copy wrap
 // ErrUpstreamUnavailable; ctx's error when ctx ends first.
 func (c *Client) Metadata(ctx context.Context, key, rawURL string, opt MetaOptions) (Doc, error) {
+	d, err := c.lookup(ctx, key, rawURL, opt)
+	if err != nil || !d.onDisk {
+		return d, err
+	}
+	return c.withBody(ctx, key, rawURL, opt, d)
+}
+
+// Validator is Metadata for a caller that needs the document's
+// validators (ETag, Last-Modified, FetchedAt) on every call but its body
+// only sometimes, e.g. to key a cache of documents rendered from it. It
+// caches, revalidates, coalesces, serves stale copies and fails exactly
+// as Metadata does, but a document larger than Config.MemoryEntryBytes is
+// returned without Body, as the memory cache holds it: Doc.Bytes reads
+// the body from the Persister when the caller needs it.
+func (c *Client) Validator(ctx context.Context, key, rawURL string, opt MetaOptions) (Doc, error) {
+	d, err := c.lookup(ctx, key, rawURL, opt)
+	if err != nil || !d.onDisk {
+		return d, err
+	}
+	d.load = func(ctx context.Context) ([]byte, error) {
+		full, err := c.withBody(ctx, key, rawURL, opt, d)
+		return full.Body, err
+	}
+	return d, nil
+}
+
+// withBody returns d, a document whose body the memory cache left to the
+// Persister, with its body read back. When the Persister has lost it
+// (deleted under us, a purge racing), the memory entry is dropped and
+// the document fetched again.
+func (c *Client) withBody(ctx context.Context, key, rawURL string, opt MetaOptions, d Doc) (Doc, error) {
+	pd, err := c.cfg.Persist.Load(ctx, c.cfg.Name, key)
+	if err == nil {
+		d.Body, d.onDisk, d.load = pd.Body, false, nil
+		return d, nil
+	}
+	if !errors.Is(err, domain.ErrNotFound) {
+		return Doc{}, fmt.Errorf("upstream %s: load %s: %v: %w", c.cfg.Name, key, err, ErrUpstreamUnavailable)
+	}
+	c.meta.dropOnDisk(key)
+	d, err = c.lookup(ctx, key, rawURL, opt)
+	if err != nil {
+		return Doc{}, err
+	}
+	if d.onDisk {
+		return Doc{}, fmt.Errorf("upstream %s: %s: cached body lost: %w", c.cfg.Name, key, ErrUpstreamUnavailable)
+	}
+	return d, nil
+}
+
+// lookup is Metadata without reading back a body left to the Persister.
+func (c *Client) lookup(ctx context.Context, key, rawURL string, opt MetaOptions) (Doc, error) {
 	now := c.cfg.Now()
 	e, have := c.meta.get(key)
 	if !have && c.cfg.Persist != nil {
@@ -235,14 +306,23 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 	if err != nil {
 		return Doc{}, c.wrap("GET", u, err)
 	}
-	c.meta.put(key, entry{doc: doc}, gen, false) // refused when purged meanwhile, or larger than MemoryBytes
+	// A new body is saved before the memory entry that may point to it
+	// is stored, so a reader of that entry finds the body on disk.
+	saved := false
 	if status == http.StatusOK && c.cfg.Persist != nil && c.meta.generation() == gen {
 		if err := c.cfg.Persist.Save(ctx, c.cfg.Name, key, doc); err != nil {
 			c.metrics.BackgroundError(c.cfg.Name, fmt.Errorf("upstream %s: persist %s: %w", c.cfg.Name, key, err))
+		} else {
+			saved = true
 		}
-		if c.meta.generation() != gen {
-			c.persistDelete(ctx, key) // purged while saving
-		}
+	}
+	mem := doc
+	if saved && int64(len(doc.Body)) > c.cfg.MemoryEntryBytes {
+		mem.Body, mem.onDisk = nil, true
+	}
+	c.meta.put(key, entry{doc: mem}, gen, false) // refused when purged meanwhile, or larger than MemoryBytes
+	if saved && c.meta.generation() != gen {
+		c.persistDelete(ctx, key) // purged while saving
 	}
 	return doc, nil
 }
@@ -310,7 +390,11 @@ func (c *Client) loadPersisted(ctx context.Context, key string) (entry, bool, er
 			switch {
 			case err == nil:
 				pl.e, pl.ok = entry{doc: doc}, true
-				c.meta.put(key, pl.e, gen, true)
+				mem := pl.e
+				if int64(len(doc.Body)) > c.cfg.MemoryEntryBytes {
+					mem.doc.Body, mem.doc.onDisk = nil, true
+				}
+				c.meta.put(key, mem, gen, true)
 			case !errors.Is(err, domain.ErrNotFound):
 				c.metrics.BackgroundError(c.cfg.Name, fmt.Errorf("upstream %s: load %s: %w", c.cfg.Name, key, err))
 			}

@@ -100,7 +100,7 @@ func (f *Format) upstreamDoc(ctx context.Context, rp repository, h domain.Hop, k
 	if cl == nil {
 		return upstream.Doc{}, false, nil
 	}
-	doc, err := cl.Metadata(ctx, key, path, f.metaOptions(rp, h))
+	doc, err := cl.Validator(ctx, key, path, f.metaOptions(rp, h)) // body read when used (Doc.Bytes)
 	switch {
 	case err == nil:
 		return doc, true, nil
@@ -192,7 +192,11 @@ func (f *Format) mergedMetadata(ctx context.Context, rp repository, p Path) (*me
 		}
 		var group []byte
 		for _, doc := range external {
-			m, err := ParseMetadata(doc.Body)
+			body, err := doc.Bytes(ctx)
+			if err != nil {
+				return nil, err
+			}
+			m, err := ParseMetadata(body)
 			if err != nil {
 				continue // an unreadable upstream document contributes nothing
 			}
@@ -200,7 +204,7 @@ func (f *Format) mergedMetadata(ctx context.Context, rp repository, p Path) (*me
 				// Group-level metadata (plugin prefixes): the path reads as
 				// {groupId}/{artifactId} too. Passed on as upstream wrote it.
 				if group == nil {
-					group = doc.Body
+					group = body
 				}
 				continue
 			}
@@ -315,7 +319,11 @@ func (f *Format) declaredSHA1(ctx context.Context, rp repository, h domain.Hop, 
 	if err != nil || !found {
 		return upstream.Integrity{}, err
 	}
-	sum, err := ParseChecksum(doc.Body, "sha1")
+	body, err := doc.Bytes(ctx)
+	if err != nil {
+		return upstream.Integrity{}, err
+	}
+	sum, err := ParseChecksum(body, "sha1")
 	if err != nil {
 		return upstream.Integrity{}, echo.NewHTTPError(http.StatusBadGateway,
 			fmt.Sprintf("bad gateway: upstream %s publishes an unreadable checksum for %s: %v", h.ExternalConnection, path, err))
@@ -522,7 +530,11 @@ func (f *Format) upstreamHas(ctx context.Context, rp repository, h domain.Hop, p
 		return false, err
 	}
 	if found {
-		if m, err := ParseMetadata(doc.Body); err == nil {
+		body, err := doc.Bytes(ctx)
+		if err != nil {
+			return false, err
+		}
+		if m, err := ParseMetadata(body); err == nil {
 			for _, v := range m.Versions {
 				if v == p.Version {
 					return true, nil

@@ -27,7 +27,7 @@ import (
 //	  ▼                                  ▼
 //	Graph.SearchOrder(repo): hops      first hop (SearchOrder) with the version
 //	  internal hop: View                 internal hop ─▶ RetainVersion(RetainIn) ─▶ serve the blob
-//	  external hop: Client.Metadata      external hop ─▶ Client.Fetch (dist.integrity/shasum)
+//	  external hop: Client.Validator     external hop ─▶ Client.Fetch (dist.integrity/shasum)
 //	  │                                                ─▶ stream to the client while committed
 //	merge: first hop with a version                    ─▶ IngestVersion(RetainIn), one transaction
 //	wins it; dist-tags: the more
@@ -138,7 +138,7 @@ func (f *Format) upstreamPackument(ctx context.Context, rp repo, conn string, n 
 		return upstream.Doc{}, false, nil
 	}
 	opt := upstream.MetaOptions{Accept: ctFull, PreferCached: f.PreferCached != nil && f.PreferCached(rp.domain, rp.name)}
-	doc, err := cl.Metadata(ctx, packumentKey(n), n.escaped(), opt)
+	doc, err := cl.Validator(ctx, packumentKey(n), n.escaped(), opt) // body read on render only (Doc.Bytes)
 	switch {
 	case err == nil:
 		return doc, true, nil
@@ -217,7 +217,11 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 			}
 			versions, tags = view.Versions, view.DistTags
 		} else {
-			up, err := parseUpstreamPackument(h.doc.Body, n, h.hop.ExternalConnection)
+			body, err := h.doc.Bytes(ctx)
+			if err != nil {
+				return pv, nil, err
+			}
+			up, err := parseUpstreamPackument(body, n, h.hop.ExternalConnection)
 			if err != nil {
 				continue // an unreadable upstream document contributes nothing
 			}
@@ -384,7 +388,11 @@ func (f *Format) ingestTarball(c echo.Context, rp repo, rt route, h domain.Hop, 
 	if err != nil || !found {
 		return false, err
 	}
-	up, err := parseUpstreamPackument(doc.Body, n, h.ExternalConnection)
+	body, err := doc.Bytes(ctx)
+	if err != nil {
+		return false, err
+	}
+	up, err := parseUpstreamPackument(body, n, h.ExternalConnection)
 	if err != nil {
 		return false, err
 	}

@@ -147,7 +147,7 @@ func (f *Format) upstreamPage(ctx context.Context, rp repo, conn, project string
 	if cl == nil {
 		return upstream.Doc{}, false, nil
 	}
-	doc, err := cl.Metadata(ctx, pageCacheKey(project), project+"/", upstream.MetaOptions{Accept: pageAccept, PreferCached: f.preferCached(rp)})
+	doc, err := cl.Validator(ctx, pageCacheKey(project), project+"/", upstream.MetaOptions{Accept: pageAccept, PreferCached: f.preferCached(rp)})
 	switch {
 	case err == nil:
 		return doc, true, nil
@@ -203,7 +203,11 @@ func (f *Format) mergeVersions(ctx context.Context, rp repo, project string, hop
 			}
 			versions = view.Versions
 		} else {
-			files, err := parseUpstreamPage(h.doc.Body, h.doc.ContentType, project)
+			body, err := h.doc.Bytes(ctx) // read on render only
+			if err != nil {
+				return pv, err
+			}
+			files, err := parseUpstreamPage(body, h.doc.ContentType, project)
 			if err != nil {
 				continue // an unreadable upstream page contributes nothing
 			}
@@ -270,7 +274,11 @@ func (f *Format) ingestFile(c echo.Context, rp repo, rt route, h domain.Hop) (se
 	if err != nil || !found {
 		return false, err
 	}
-	files, err := parseUpstreamPage(doc.Body, doc.ContentType, rt.project)
+	body, err := doc.Bytes(ctx)
+	if err != nil {
+		return false, err
+	}
+	files, err := parseUpstreamPage(body, doc.ContentType, rt.project)
 	if err != nil {
 		return false, nil
 	}

@@ -1,0 +1,271 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/artifactd/registry/internal/domain"
+)
+
+// bigEnv is an env with a DiskCache and a 64 KiB memory-entry limit.
+func bigEnv(t testing.TB) (*env, *DiskCache) {
+	t.Helper()
+	dc, err := NewDiskCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config) {
+		c.Persist = dc
+		c.MetadataTTL = time.Minute
+		c.MemoryEntryBytes = 64 << 10
+	})
+	return e, dc
+}
+
+// TestValidatorBigDocumentNotInMemory: a document over MemoryEntryBytes
+// is fetched once, served twice (the second time from disk through
+// Doc.Bytes), and the memory cache holds its validators only.
+func TestValidatorBigDocumentNotInMemory(t *testing.T) {
+	e, _ := bigEnv(t)
+	body := payload(21, 1<<20)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+
+	first, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := first.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("first: %d bytes, %v", len(b), err)
+	}
+	if used := e.c.meta.bytes(); used > 4<<10 {
+		t.Fatalf("memory cache holds %d bytes for a %d byte document", used, len(body))
+	}
+
+	second, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Body != nil {
+		t.Fatalf("Validator handed out a %d byte body held in memory", len(second.Body))
+	}
+	if second.ETag == "" || second.ETag != first.ETag || !second.FetchedAt.Equal(first.FetchedAt) {
+		t.Fatalf("validators: %q@%v, first %q@%v", second.ETag, second.FetchedAt, first.ETag, first.FetchedAt)
+	}
+	if b, err := second.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("second: %d bytes, %v", len(b), err)
+	}
+	m, err := e.c.Metadata(ctx, "k", "lodash", MetaOptions{})
+	if err != nil || !bytes.Equal(m.Body, body) {
+		t.Fatalf("Metadata: %d bytes, %v", len(m.Body), err)
+	}
+	if got := e.faults.requests.Load(); got != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", got)
+	}
+	if used := e.c.meta.bytes(); used > 4<<10 {
+		t.Fatalf("after reads the memory cache holds %d bytes", used)
+	}
+}
+
+// TestValidatorSmallDocumentInMemory: a document under the limit keeps
+// its body in memory and Validator hands it out.
+func TestValidatorSmallDocumentInMemory(t *testing.T) {
+	e, _ := bigEnv(t)
+	body := payload(22, 1000)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+	for range 2 {
+		d, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+		if err != nil || !bytes.Equal(d.Body, body) {
+			t.Fatalf("%d bytes, %v", len(d.Body), err)
+		}
+	}
+	if used := e.c.meta.bytes(); used < int64(len(body)) {
+		t.Fatalf("memory cache holds %d bytes, less than the %d byte body", used, len(body))
+	}
+	if got := e.faults.requests.Load(); got != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", got)
+	}
+}
+
+// TestValidatorBigDocumentRevalidates: past the TTL the big document is
+// revalidated with its ETag; a 304 keeps the body on disk, a change
+// brings the new body and validators.
+func TestValidatorBigDocumentRevalidates(t *testing.T) {
+	e, _ := bigEnv(t)
+	body := payload(23, 512<<10)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+	first, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e.clock.advance(2 * time.Minute)
+	d, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil || d.Stale || d.ETag != first.ETag || !d.FetchedAt.After(first.FetchedAt) {
+		t.Fatalf("after 304: etag %q fetched %v stale %v err %v", d.ETag, d.FetchedAt, d.Stale, err)
+	}
+	if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("after 304: %d bytes, %v", len(b), err)
+	}
+	if got, want := e.faults.answered(), []int{200, 304}; !slices.Equal(got, want) {
+		t.Fatalf("upstream answered %v, want %v", got, want)
+	}
+	if got := e.origin.conditionals(docPath); !slices.Equal(got, []string{"", first.ETag}) {
+		t.Fatalf("If-None-Match sent: %q", got)
+	}
+
+	changed := payload(24, 600<<10)
+	e.origin.set(docPath, changed)
+	e.clock.advance(2 * time.Minute)
+	d, err = e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil || d.ETag == first.ETag {
+		t.Fatalf("after change: etag %q, %v", d.ETag, err)
+	}
+	if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, changed) {
+		t.Fatalf("after change: %d bytes, %v", len(b), err)
+	}
+	again, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil || again.Body != nil || again.ETag != d.ETag {
+		t.Fatalf("cached after change: body %d etag %q err %v", len(again.Body), again.ETag, err)
+	}
+	if b, err := again.Bytes(ctx); err != nil || !bytes.Equal(b, changed) {
+		t.Fatalf("cached after change: %d bytes, %v", len(b), err)
+	}
+	if got := e.faults.requests.Load(); got != 3 {
+		t.Fatalf("upstream saw %d requests, want 3", got)
+	}
+}
+
+// TestValidatorBigDocumentPurge: Purge drops the validators from memory
+// and the body from disk; the next call asks upstream.
+func TestValidatorBigDocumentPurge(t *testing.T) {
+	e, dc := bigEnv(t)
+	body := payload(25, 256<<10)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+	if _, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dc.Load(ctx, "test", "k"); err != nil {
+		t.Fatalf("not on disk: %v", err)
+	}
+	if err := e.c.Purge(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.c.meta.get("k"); ok {
+		t.Fatal("purged entry still in memory")
+	}
+	if _, err := dc.Load(ctx, "test", "k"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("purged document still on disk: %v", err)
+	}
+	d, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("after purge: %d bytes, %v", len(b), err)
+	}
+	if got := e.faults.requests.Load(); got != 2 {
+		t.Fatalf("upstream saw %d requests, want 2", got)
+	}
+}
+
+// TestValidatorBodyLostFromDisk: a body deleted from disk behind the
+// client's back is fetched again rather than served empty.
+func TestValidatorBodyLostFromDisk(t *testing.T) {
+	e, dc := bigEnv(t)
+	body := payload(26, 256<<10)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+	if _, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil || d.Body != nil {
+		t.Fatalf("body %d, %v", len(d.Body), err)
+	}
+	if err := dc.Delete(ctx, "test", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("lost body: %d bytes, %v", len(b), err)
+	}
+	if got := e.faults.requests.Load(); got != 2 {
+		t.Fatalf("upstream saw %d requests, want 2", got)
+	}
+}
+
+// TestValidatorBigDocumentPersistedRestart: a restarted client reads a
+// big persisted document once and keeps only its validators in memory.
+func TestValidatorBigDocumentPersistedRestart(t *testing.T) {
+	e, _ := bigEnv(t)
+	body := payload(27, 256<<10)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+	if _, err := e.c.Metadata(ctx, "k", "lodash", MetaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := e.newClient(e.cfg)
+	for range 2 {
+		d, err := restarted.Validator(ctx, "k", "lodash", MetaOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+			t.Fatalf("%d bytes, %v", len(b), err)
+		}
+	}
+	if used := restarted.meta.bytes(); used > 4<<10 {
+		t.Fatalf("memory cache holds %d bytes", used)
+	}
+	if got := e.faults.requests.Load(); got != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", got)
+	}
+}
+
+// TestSharedMemoryCache: two Clients on one MemoryCache keep their
+// documents apart under the same key, count against one budget, and a
+// purge on one leaves the other's copy.
+func TestSharedMemoryCache(t *testing.T) {
+	shared := NewMemoryCache(1 << 20)
+	e := newEnv(t, func(c *Config) { c.MetadataTTL = time.Minute; c.Memory = shared })
+	body := payload(28, 10_000)
+	e.origin.set(docPath, body)
+	otherCfg := e.cfg
+	otherCfg.Name = "other"
+	other := e.newClient(otherCfg)
+	ctx := context.Background()
+	for _, c := range []*Client{e.c, other, e.c, other} {
+		d, err := c.Validator(ctx, "k", "lodash", MetaOptions{})
+		if err != nil || !bytes.Equal(d.Body, body) {
+			t.Fatalf("%s: %d bytes, %v", c.Name(), len(d.Body), err)
+		}
+	}
+	if got := e.faults.requests.Load(); got != 2 {
+		t.Fatalf("upstream saw %d requests, want 2 (one per client)", got)
+	}
+	if used := shared.Bytes(); used < 2*int64(len(body)) {
+		t.Fatalf("shared cache holds %d bytes, want both %d byte bodies", used, len(body))
+	}
+	if err := e.c.Purge(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Validator(ctx, "k", "lodash", MetaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.faults.requests.Load(); got != 2 {
+		t.Fatalf("a purge on one client made the other ask upstream: %d requests", got)
+	}
+	if _, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.faults.requests.Load(); got != 3 {
+		t.Fatalf("purged client: upstream saw %d requests, want 3", got)
+	}
+}
