@@ -33,7 +33,7 @@ type API struct {
 	Authorize       Authorize
 }
 
-type op func(a *API, c echo.Context) (any, error)
+type op = server.TargetOp[*API]
 
 var ops = map[string]op{
 	"CreateApplication":                    (*API).createApplication,
@@ -66,32 +66,12 @@ var ops = map[string]op{
 }
 
 // Operations lists the operations the API serves.
-func Operations() []string {
-	out := make([]string, 0, len(ops))
-	for k := range ops {
-		out = append(out, k)
-	}
-	return out
-}
+func Operations() []string { return server.TargetOperations(ops) }
 
 // Handle serves one CodeDeploy request; register it with
 // server.HandleTarget(TargetPrefix, SigningName, api.Handle).
 func (a *API) Handle(c echo.Context) error {
-	name := strings.TrimPrefix(c.Request().Header.Get("X-Amz-Target"), TargetPrefix)
-	server.SetOperation(c, name)
-	f, ok := ops[name]
-	if !ok {
-		return &server.APIError{Status: http.StatusBadRequest, Code: "UnknownOperationException", Msg: "operation " + name + " is not supported by this server's CodeDeploy"}
-	}
-	out, err := f(a, c)
-	if err != nil {
-		return wireError(name, err)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	return c.Blob(http.StatusOK, "application/x-amz-json-1.1", b)
+	return server.ServeTarget(c, a, TargetPrefix, "CodeDeploy", ops, wireError)
 }
 
 // special names the exceptions that do not follow the
