@@ -60,16 +60,8 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // tx runs fn in a write transaction, committing if it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("secrets: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("secrets: commit: %w", err)
+	if err := sqlitedb.Tx(ctx, s.db, fn); err != nil {
+		return fmt.Errorf("secrets: %w", err)
 	}
 	return nil
 }

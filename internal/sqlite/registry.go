@@ -5,13 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/mattn/go-sqlite3"
-
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/sqlitedb"
 )
 
 // token encodes the sort key of the last row of a page.
@@ -28,10 +26,7 @@ func untoken(t string) (string, error) {
 	return string(b), nil
 }
 
-func isUnique(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique || errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
-}
+func isUnique(err error) bool { return sqlitedb.IsUnique(err) }
 
 func newRevision() string {
 	var b [16]byte

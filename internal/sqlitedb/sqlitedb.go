@@ -23,6 +23,7 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -32,7 +33,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // database/sql driver "sqlite3"
+	"github.com/mattn/go-sqlite3" // also the database/sql driver "sqlite3"
 )
 
 // busyTimeout is how long, in milliseconds, a statement waits for a lock
@@ -180,4 +181,28 @@ func apply(ctx context.Context, db *sql.DB, m migration, body string) error {
 		return fmt.Errorf("commit %s: %w", m.name, err)
 	}
 	return nil
+}
+
+// Tx runs fn in one transaction of db: committed when fn returns nil,
+// rolled back otherwise (fn's error returned as is).
+func Tx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// IsUnique reports whether err is a UNIQUE or PRIMARY KEY constraint
+// violation.
+func IsUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }

@@ -3,6 +3,7 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -254,5 +255,36 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 	if _, err := ro.Exec(`INSERT INTO t(id) VALUES (2)`); err == nil {
 		t.Error("write through the read-only handle succeeded")
+	}
+}
+
+func TestTxAndIsUnique(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t(k TEXT PRIMARY KEY, v TEXT UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err = Tx(ctx, db, func(tx *sql.Tx) error {
+		tx.Exec(`INSERT INTO t VALUES ('a', 'x')`)
+		return boom
+	})
+	var n int
+	db.QueryRow(`SELECT count(*) FROM t`).Scan(&n)
+	if !errors.Is(err, boom) || n != 0 {
+		t.Fatalf("a failed fn must roll back and return its error: %v, %d rows", err, n)
+	}
+	if err := Tx(ctx, db, func(tx *sql.Tx) error { _, err := tx.Exec(`INSERT INTO t VALUES ('a', 'x')`); return err }); err != nil {
+		t.Fatal(err)
+	}
+	_, errKey := db.Exec(`INSERT INTO t VALUES ('a', 'y')`)
+	_, errUnique := db.Exec(`INSERT INTO t VALUES ('b', 'x')`)
+	_, errOther := db.Exec(`INSERT INTO nope VALUES (1)`)
+	if !IsUnique(errKey) || !IsUnique(errUnique) || IsUnique(errOther) || IsUnique(nil) {
+		t.Fatalf("IsUnique: key %v, unique %v, other %v", errKey, errUnique, errOther)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/artifactd/registry/internal/sqlitedb"
 )
@@ -30,16 +29,8 @@ func openStore(ctx context.Context, path string) (*store, error) {
 func (s *store) close() error { return s.db.Close() }
 
 func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("build: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("build: commit: %w", err)
+	if err := sqlitedb.Tx(ctx, s.db, fn); err != nil {
+		return fmt.Errorf("build: %w", err)
 	}
 	return nil
 }
@@ -51,7 +42,7 @@ func (s *store) createProject(ctx context.Context, p Project) error {
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO projects(name, doc, created_ms, modified_ms) VALUES (?, ?, ?, ?)`,
 		p.Name, string(doc), p.Created.UnixMilli(), p.LastModified.UnixMilli())
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+	if sqlitedb.IsUnique(err) {
 		return errorf(ErrExists, "Project already exists: %s", p.Name)
 	}
 	return err

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/artifactd/registry/internal/sqlitedb"
 )
@@ -29,9 +28,7 @@ func openStore(ctx context.Context, path string) (*store, error) {
 
 func (s *store) close() error { return s.db.Close() }
 
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+func isUnique(err error) bool { return sqlitedb.IsUnique(err) }
 
 // get reads the document of the row where = args into v; false if none.
 func (s *store) get(ctx context.Context, v any, query string, args ...any) (bool, error) {

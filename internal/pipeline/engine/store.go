@@ -46,16 +46,8 @@ func (d *db) close() error {
 
 // tx runs fn in a write transaction, committing if it returns nil.
 func (d *db) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("pipeline: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("pipeline: commit: %w", err)
+	if err := sqlitedb.Tx(ctx, d.sql, fn); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
 	}
 	return nil
 }
