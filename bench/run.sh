@@ -323,12 +323,19 @@ on B && start_verdaccio "$PB" "$RUN/verdaccio" B_PID
 B_URL=http://127.0.0.1:$PB/
 C_URL=$NGINX/
 
+# idle RSS of fresh processes, before any request
+settle $(pids_of A) $(pids_of B)
+FRESH_A=$(rss_kb $(pids_of A)) FRESH_B=$(rss_kb $(pids_of B)) FRESH_C=$(rss_kb $(pids_of C))
 log "warming A and B (one npm ci each; C needs none)"
 TA_WARM=$(npm_ci A-warmup "$A_URL" "$A_TOKEN")
 TB_WARM=
 on B && TB_WARM=$(npm_ci B-warmup "$B_URL")
 log "warm-up: A ${TA_WARM}s  B ${TB_WARM}s"
-sleep 1
+# idle: once the servers stop using CPU, and IDLE_WAIT seconds more (a
+# server that has been idle for a while, not one between two requests)
+IDLE_WAIT=${IDLE_WAIT:-10}
+settle $(pids_of A) $(pids_of B)
+sleep "$IDLE_WAIT"
 IDLE_A=$(rss_kb $(pids_of A)) IDLE_B=$(rss_kb $(pids_of B)) IDLE_C=$(rss_kb $(pids_of C))
 # heap_profile name: saves A's heap profile (--heap-profile) and its top
 HEAPS=()
@@ -338,6 +345,12 @@ heap_profile() {
 	# the total, then the registry's own frames by cumulative in-use bytes
 	(cd "$ROOT" && go tool pprof -top -cum -inuse_space -nodecount 80 "$RUN/registry" "$RUN/tmp/heap-$1.pb.gz" 2>/dev/null |
 		awk '/^Showing nodes/ || /flat%/ {print; next} /artifactd\/registry\/internal/ && !/internal\/server\./ && n < 14 {sub(/\[go\.shape.*\]\)/, "[...])"); print; n++}') >"$RUN/tmp/heap-$1.txt" || true
+	# where the resident memory is: Go's own accounting next to the kernel's
+	{
+		echo "kernel: $(grep -E '^(RssAnon|RssFile)' "/proc/$A_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
+		curl -sf "http://127.0.0.1:$PDBG/debug/pprof/heap?debug=1" | grep -E '^# (Sys|HeapInuse|HeapIdle|HeapReleased|Stack|GCSys|OtherSys|MSpanInuse) ' | tr '\n' ' '
+		echo
+	} >>"$RUN/tmp/heap-$1.txt" 2>/dev/null || true
 	HEAPS+=("$1")
 }
 heap_profile idle
@@ -412,12 +425,22 @@ wrk_one() { # server url token label-index
 		perf record -F 499 -g -o "$RUN/tmp/perf-$i.data" -p "$A_PID" -- sleep "$WRK_SECONDS" >/dev/null 2>&1 &
 		perfpid=$!
 	fi
+	# CPU: perf's task-clock when perf can attach (it counts the kernel's
+	# work in the server's context, sendfile's included, alike for every
+	# server; /proc's tick counts leave out soft-interrupt time), else /proc
+	local pstat=$RUN/tmp/pstat-$s-$i pstatpid=
+	rm -f "$pstat"
+	if command -v perf >/dev/null; then
+		perf stat -x, -e task-clock -o "$pstat" -p "$(echo $pids | tr ' ' ',')" -- sleep "$WRK_SECONDS" >/dev/null 2>&1 &
+		pstatpid=$!
+	fi
 	local c0=$(cpu_ticks $pids)
 	wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency --timeout 30s -H "Accept-Encoding: gzip" -H "Accept: ${EP_ACCEPT[$i]}" \
 		${tok:+-H "Authorization: Bearer $tok"} "$url" >"$f" 2>&1 || true
 	local c1=$(cpu_ticks $pids)
 	sample_rss_stop
 	[ -n "$perfpid" ] && { wait "$perfpid" || true; }
+	[ -n "$pstatpid" ] && { wait "$pstatpid" || true; }
 	settle $pids
 	local p=$(cat "$RUN/tmp/peak-$s-$i" 2>/dev/null || echo 0)
 	((p > ${PEAK[$s]:-0})) && PEAK[$s]=$p
@@ -425,7 +448,13 @@ wrk_one() { # server url token label-index
 	WRK_RPS[$s,$i]=$(awk '/^Requests\/sec/{printf "%.0f", $2}' "$f")
 	WRK_P50[$s,$i]=$(awk '$1=="50%"{print $2}' "$f")
 	WRK_P99[$s,$i]=$(awk '$1=="99%"{print $2}' "$f")
+	local ms=$(awk -F, '$3=="task-clock" || $3 ~ /^task-clock/ {print $1; exit}' "$pstat" 2>/dev/null)
+	if [[ "$ms" =~ ^[0-9.]+$ ]]; then
+		CPU_HOW="perf stat task-clock"
+		WRK_CPU[$s,$i]=$(awk -v ms="$ms" -v n="${n:-0}" -v d="$WRK_SECONDS" 'BEGIN{if(n>0) printf "%.2f", ms/1000/n*1000; else printf "n/a (0 done in %ss, %.1f CPU s)", d, ms/1000}')
+	else
 	WRK_CPU[$s,$i]=$(awk -v c=$((c1 - c0)) -v n="${n:-0}" -v t="$TCK" -v d="$WRK_SECONDS" 'BEGIN{if(n>0) printf "%.2f", c/t/n*1000; else printf "n/a (0 done in %ss, %.1f CPU s)", d, c/t}')
+	fi
 	log "  $s ${EP_LABELS[$i]}: ${WRK_RPS[$s,$i]} req/s, p50 ${WRK_P50[$s,$i]}, p99 ${WRK_P99[$s,$i]}, ${WRK_CPU[$s,$i]} CPU s/1000 req, CE=${WRK_CE[$s,$i]:-none}"
 }
 PERF_DONE=0
@@ -490,7 +519,9 @@ for s in A B C; do
 	case $s in A) url=${A_FANIN}bench-huge tok=$A_TOKEN ;; B) url=${B_URL}bench-huge tok= ;; C) url=${C_URL}bench-huge tok= ;; esac
 	sample_rss_start "$s" "$RUN/tmp/huge-$s"
 	# bounded: Verdaccio needs seconds of CPU per client here
-	j=$("$RUN/benchtool" fetch -n "$HUGE_CLIENTS" -url "$url" -H "Accept: application/json" -H "Accept-Encoding: gzip" ${tok:+-H "Authorization: Bearer $tok"} -timeout "${HUGE_TIMEOUT:-120s}")
+	# the abbreviated form, which no part before has asked for: A renders it
+	# (from its cached upstream document) while the clients wait
+	j=$("$RUN/benchtool" fetch -n "$HUGE_CLIENTS" -url "$url" -H "Accept: $CORGI" -H "Accept-Encoding: gzip" ${tok:+-H "Authorization: Bearer $tok"} -timeout "${HUGE_TIMEOUT:-120s}")
 	sample_rss_stop
 	settle $(pids_of "$s")
 	HUGE_RSS[$s]=$(mb "$(cat "$RUN/tmp/huge-$s" 2>/dev/null || echo 0)")
@@ -498,6 +529,8 @@ for s in A B C; do
 	log "  $s: $j"
 done
 part memory && heap_profile after-huge
+settle $(pids_of A) $(pids_of B)
+sleep "$IDLE_WAIT"
 END_A=$(rss_kb $(pids_of A)) END_B=$(rss_kb $(pids_of B))
 
 # ---------------------------------------------------------------- Go benchmarks
@@ -549,7 +582,7 @@ out "Runs (s): A ${T[A]:-}; B ${T[B]:-}; C ${T[C]:-}; cold A ${TC[A]:-}; cold B 
 out ""
 out "## Hot paths under wrk"
 out ""
-out "wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s --latency, \`Accept-Encoding: gzip\`. CPU = server user+system seconds per 1,000 requests (nginx: master and workers). CE = Content-Encoding of the response."
+out "wrk -t2 -c$WRK_CONNS -d${WRK_SECONDS}s --latency, \`Accept-Encoding: gzip\`. CPU = server CPU seconds per 1,000 requests (nginx: master and workers), measured with ${CPU_HOW:-/proc utime+stime}. CE = Content-Encoding of the response."
 out ""
 out "| endpoint | server | req/s | p50 | p99 | CPU s/1000 req | CE | CPU vs nginx |"
 out "|---|---|---|---|---|---|---|---|"
@@ -571,10 +604,11 @@ out "## Memory (RSS, MB)"
 out ""
 out "| | A ours | B Verdaccio | C nginx |"
 out "|---|---|---|---|"
-out "| idle after warm-up | $(mb "$IDLE_A") | $(mb "$IDLE_B") | $(mb "$IDLE_C") |"
+out "| idle, fresh process | $(mb "$FRESH_A") | $(mb "$FRESH_B") | $(mb "$FRESH_C") |"
+out "| idle after warm-up (${IDLE_WAIT} s without requests) | $(mb "$IDLE_A") | $(mb "$IDLE_B") | $(mb "$IDLE_C") |"
 out "| peak under wrk | $(mb "${PEAK[A]:-0}") | $(mb "${PEAK[B]:-0}") | $(mb "${PEAK[C]:-0}") |"
-out "| peak, $HUGE_CLIENTS clients x bench-huge ($((HUGE_BYTES / 1048576)) MB packument) | ${HUGE_RSS[A]:-} | ${HUGE_RSS[B]:-} | ${HUGE_RSS[C]:-} |"
-out "| at the end | $(mb "$END_A") | $(mb "$END_B") | |"
+out "| peak, $HUGE_CLIENTS clients at once x bench-huge abbreviated, not rendered before (from a $((HUGE_BYTES / 1048576)) MB packument) | ${HUGE_RSS[A]:-} | ${HUGE_RSS[B]:-} | ${HUGE_RSS[C]:-} |"
+out "| at the end (${IDLE_WAIT} s without requests) | $(mb "$END_A") | $(mb "$END_B") | |"
 out ""
 out "Time for all $HUGE_CLIENTS clients to get bench-huge: A ${HUGE_T[A]:-}; B ${HUGE_T[B]:-}; C ${HUGE_T[C]:-}."
 if [ ${#HEAPS[@]} -gt 0 ]; then
@@ -585,7 +619,7 @@ if [ ${#HEAPS[@]} -gt 0 ]; then
 		out "$h:"
 		out ""
 		out '```'
-		sed -n '1,22p' "$RUN/tmp/heap-$h.txt" >>"$RESULTS"
+		{ sed -n '1,16p' "$RUN/tmp/heap-$h.txt"; tail -2 "$RUN/tmp/heap-$h.txt"; } >>"$RESULTS"
 		out '```'
 	done
 fi

@@ -80,10 +80,10 @@ type Config struct {
 	CodeDeployMinute time.Duration `yaml:"codedeploy_minute"`
 	// RenderedCacheBytes bounds, in bytes, the documents the formats keep
 	// rendered (npm packuments, PyPI pages, Maven metadata; all formats
-	// together, each document counted with its gzip copy). A document
-	// larger than a sixteenth of it is kept gzip-compressed in an unlinked
-	// file under the data directory's cache/ instead, and sent from there
-	// with sendfile.
+	// together; only their gzip bytes are kept). Default 8 MiB. A
+	// document larger than a sixteenth of it is kept gzip-compressed in an
+	// unlinked file under the data directory's cache/ instead, and sent
+	// from there with sendfile.
 	RenderedCacheBytes int64 `yaml:"rendered_cache_bytes"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (runtime/debug.SetMemoryLimit): near it the garbage collector runs
@@ -147,7 +147,7 @@ func Default() Config {
 		NPMMaxPublishBytes: 256 << 20,
 		ShutdownTimeout:    30 * time.Second,
 		CodeDeployMinute:   time.Minute,
-		RenderedCacheBytes: 16 << 20,
+		RenderedCacheBytes: 8 << 20,
 		MemoryLimit:        128 << 20,
 	}
 }

@@ -143,18 +143,18 @@ func TestConnectionSecretsNotInErrors(t *testing.T) {
 
 func TestMemoryKeys(t *testing.T) {
 	c := Default()
-	for k, v := range map[string]string{"rendered-cache-bytes": "8388608", "memory-limit": "100000000", "debug-listen": "127.0.0.1:6060"} {
+	for k, v := range map[string]string{"rendered-cache-bytes": "4194304", "memory-limit": "100000000", "debug-listen": "127.0.0.1:6060"} {
 		if err := c.Apply(k, v); err != nil {
 			t.Fatalf("%s=%s: %v", k, v, err)
 		}
 	}
-	if c.RenderedCacheBytes != 8<<20 || c.MemoryLimit != 1e8 || c.DebugListen != "127.0.0.1:6060" {
+	if c.RenderedCacheBytes != 4<<20 || c.MemoryLimit != 1e8 || c.DebugListen != "127.0.0.1:6060" {
 		t.Fatalf("applied: %d %d %q", c.RenderedCacheBytes, c.MemoryLimit, c.DebugListen)
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if d := Default(); d.DebugListen != "" || d.MemoryLimit != 128<<20 || d.RenderedCacheBytes != 16<<20 {
+	if d := Default(); d.DebugListen != "" || d.MemoryLimit != 128<<20 || d.RenderedCacheBytes != 8<<20 {
 		t.Errorf("defaults: debug_listen %q, memory_limit %d, rendered_cache_bytes %d", d.DebugListen, d.MemoryLimit, d.RenderedCacheBytes)
 	}
 	c.RenderedCacheBytes, c.MemoryLimit, c.DebugListen = 1000, -1, "6060"

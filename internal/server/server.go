@@ -28,6 +28,7 @@ type Server struct {
 	targets  map[string]echo.HandlerFunc // X-Amz-Target prefix -> handler
 	queryAPI echo.HandlerFunc            // IAM/STS query protocol
 	http     *http.Server
+	activity activity
 }
 
 // Options configures New.
@@ -169,6 +170,8 @@ func (s *Server) recover(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		s.activity.begin()
+		defer s.activity.end()
 		err := next(c)
 		if err != nil {
 			c.Error(err)

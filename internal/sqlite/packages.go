@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/artifactd/registry/internal/domain"
 )
@@ -251,6 +252,31 @@ func (d *DB) ListAssets(ctx context.Context, dom, repo string, ref domain.Packag
 
 // GetAsset returns one asset of a version.
 func (d *DB) GetAsset(ctx context.Context, dom, repo string, ref domain.PackageRef, version, name string) (domain.Asset, domain.PackageVersion, error) {
+	// Cached when found (every tarball, wheel and jar download asks);
+	// a miss keeps its partial answer, so it is not cached.
+	key := refKey("asset", dom, repo, ref) + "\x00" + version + "\x00" + name
+	gen := d.cache.gen.Load()
+	if e, ok := d.cache.lru.Get(key); ok && e.gen == gen {
+		av := e.val.(assetAnswer)
+		av.v.Licenses = slices.Clone(av.v.Licenses)
+		return av.a, av.v, nil
+	}
+	a, v, err := d.getAsset(ctx, dom, repo, ref, version, name)
+	if err == nil && d.cache.gen.Load() == gen {
+		c := assetAnswer{a, v}
+		c.v.Licenses = slices.Clone(v.Licenses)
+		d.cache.lru.Add(key, cacheEntry{gen: gen, val: c})
+	}
+	return a, v, err
+}
+
+// assetAnswer is a cached answer of GetAsset.
+type assetAnswer struct {
+	a domain.Asset
+	v domain.PackageVersion
+}
+
+func (d *DB) getAsset(ctx context.Context, dom, repo string, ref domain.PackageRef, version, name string) (domain.Asset, domain.PackageVersion, error) {
 	id, v, err := d.readVersionRef(ctx, dom, repo, ref, version)
 	if err != nil {
 		return domain.Asset{}, v, err

@@ -191,6 +191,32 @@ func TestReadCacheSeesWrites(t *testing.T) {
 		}
 	})
 
+	t.Run("GetAsset after UpdateStatus, cached answers are copies", func(t *testing.T) {
+		a, v, err := db.GetAsset(ctx, "acme", "hub", libRef, "1.0.0", "lib-1.0.0.tgz")
+		if err != nil || v.Status != domain.StatusPublished || a.Hashes.SHA256 == "" {
+			t.Fatalf("warm: %+v %+v %v", a, v, err)
+		}
+		g := db.Generation()
+		if a2, _, _ := db.GetAsset(ctx, "acme", "hub", libRef, "1.0.0", "lib-1.0.0.tgz"); a2 != a {
+			t.Fatalf("second read %+v, first %+v", a2, a)
+		}
+		if _, err := db.UpdateStatus(ctx, domain.BatchInput{Domain: "acme", Repository: "hub", Ref: libRef, Versions: []string{"1.0.0"}}, domain.StatusArchived); err != nil {
+			t.Fatal(err)
+		}
+		if db.Generation() == g {
+			t.Fatal("UpdateStatus did not bump the generation")
+		}
+		if _, v, err := db.GetAsset(ctx, "acme", "hub", libRef, "1.0.0", "lib-1.0.0.tgz"); err != nil || v.Status != domain.StatusArchived {
+			t.Errorf("after UpdateStatus: %+v %v", v.Status, err)
+		}
+		if _, _, err := db.GetAsset(ctx, "acme", "hub", libRef, "1.0.0", "other.tgz"); !errors.Is(err, domain.ErrNotFound) {
+			t.Errorf("missing asset: %v", err)
+		}
+		if _, err := db.UpdateStatus(ctx, domain.BatchInput{Domain: "acme", Repository: "hub", Ref: libRef, Versions: []string{"1.0.0"}}, domain.StatusPublished); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("single-statement writes bump the generation", func(t *testing.T) {
 		g := db.Generation()
 		if err := db.DropTags(ctx, "arn:none"); err != nil {

@@ -86,7 +86,7 @@ type Config struct {
 	// MaxMetadataBytes rejects larger metadata documents. Default 256 MiB.
 	MaxMetadataBytes int64
 	// MemoryBytes bounds the in-memory metadata cache (bodies, validators
-	// and keys); the least recently used entries go first. Default 8 MiB
+	// and keys); the least recently used entries go first. Default 2 MiB
 	// (DefaultMemoryBytes): the Persister (a DiskCache in the server) keeps
 	// every document anyway, so memory is only the hot layer for small,
 	// much requested documents, and a larger bound mostly shows up as
@@ -98,7 +98,7 @@ type Config struct {
 	// only (ETag, Last-Modified, fetch time: a few hundred bytes) and its
 	// body is read back from the Persister when a caller asks for it
 	// (Doc.Bytes). Without a Persister, bodies are held up to MemoryBytes
-	// as before. Default 1 MiB (DefaultMemoryEntryBytes).
+	// as before. Default 64 KiB (DefaultMemoryEntryBytes).
 	MemoryEntryBytes int64
 	// Memory, if set, is a metadata memory budget shared with other
 	// Clients (NewMemoryCache); MemoryBytes is then not used. Clients
@@ -111,10 +111,10 @@ type Config struct {
 }
 
 // DefaultMemoryBytes is Config.MemoryBytes when left zero.
-const DefaultMemoryBytes = 8 << 20
+const DefaultMemoryBytes = 2 << 20
 
 // DefaultMemoryEntryBytes is Config.MemoryEntryBytes when left zero.
-const DefaultMemoryEntryBytes = 1 << 20
+const DefaultMemoryEntryBytes = 64 << 10
 
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {

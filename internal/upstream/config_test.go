@@ -6,8 +6,8 @@ import "testing"
 // bounds and that explicit values are kept.
 func TestMemoryBytesDefault(t *testing.T) {
 	d := (Config{}).withDefaults()
-	if d.MemoryBytes != 8<<20 || d.MemoryEntryBytes != 1<<20 {
-		t.Fatalf("default MemoryBytes = %d, MemoryEntryBytes = %d, want %d, %d", d.MemoryBytes, d.MemoryEntryBytes, 8<<20, 1<<20)
+	if d.MemoryBytes != 2<<20 || d.MemoryEntryBytes != 64<<10 {
+		t.Fatalf("default MemoryBytes = %d, MemoryEntryBytes = %d, want %d, %d", d.MemoryBytes, d.MemoryEntryBytes, 2<<20, 64<<10)
 	}
 	x := (Config{MemoryBytes: 1 << 30, MemoryEntryBytes: 5}).withDefaults()
 	if x.MemoryBytes != 1<<30 || x.MemoryEntryBytes != 5 {

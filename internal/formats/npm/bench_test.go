@@ -55,7 +55,9 @@ func BenchmarkRenderPackument(b *testing.B) {
 		b.ReportAllocs()
 		var n int
 		for i := 0; i < b.N; i++ {
-			n = len(renderFull(v, "# readme", prefix, "1-abc"))
+			var buf bytes.Buffer
+			renderFull(&buf, v, "# readme", prefix, "1-abc")
+			n = buf.Len()
 		}
 		b.ReportMetric(float64(n), "bytes/doc")
 	})
@@ -63,15 +65,18 @@ func BenchmarkRenderPackument(b *testing.B) {
 		b.ReportAllocs()
 		var n int
 		for i := 0; i < b.N; i++ {
-			n = len(renderAbbreviated(v, prefix))
+			var buf bytes.Buffer
+			renderAbbreviated(&buf, v, prefix)
+			n = buf.Len()
 		}
 		b.ReportMetric(float64(n), "bytes/doc")
 	})
 	b.Run("full+gzip", func(b *testing.B) {
 		b.ReportAllocs()
 		var d *rendered.Doc
+		readme := func(string) (string, error) { return "# readme", nil }
 		for i := 0; i < b.N; i++ {
-			d = rendered.NewDoc(renderFull(v, "# readme", prefix, "1-abc"))
+			d, _ = renderForm(formFull, v, prefix, "1-abc", readme)
 		}
 		b.ReportMetric(float64(len(d.Gzipped())), "gzbytes/doc")
 	})

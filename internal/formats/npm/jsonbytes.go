@@ -3,8 +3,17 @@ package npm
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"sort"
 )
+
+// jsonWriter is where documents are written: a bytes.Buffer, or a
+// rendered.Writer that compresses (and perhaps spills) as it goes.
+type jsonWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
 
 // Writing and splicing JSON without decoding it: the packument is built
 // from stored manifests member by member, so rendering a package with
@@ -12,7 +21,7 @@ import (
 
 // writeObject writes m as a JSON object with sorted keys; values are
 // written as they are (they are valid JSON).
-func writeObject(b *bytes.Buffer, m map[string]json.RawMessage) {
+func writeObject(b jsonWriter, m map[string]json.RawMessage) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -30,7 +39,7 @@ func writeObject(b *bytes.Buffer, m map[string]json.RawMessage) {
 	b.WriteByte('}')
 }
 
-func writeTags(b *bytes.Buffer, tags map[string]string) {
+func writeTags(b jsonWriter, tags map[string]string) {
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
 		keys = append(keys, k)
@@ -49,17 +58,18 @@ func writeTags(b *bytes.Buffer, tags map[string]string) {
 }
 
 // writeString writes s as a JSON string (without HTML escaping).
-func writeString(b *bytes.Buffer, s string) {
+func writeString(b jsonWriter, s string) {
 	if plainString(s) {
 		b.WriteByte('"')
 		b.WriteString(s)
 		b.WriteByte('"')
 		return
 	}
-	enc := json.NewEncoder(b)
+	var e bytes.Buffer
+	enc := json.NewEncoder(&e)
 	enc.SetEscapeHTML(false)
 	enc.Encode(s)
-	b.Truncate(b.Len() - 1) // Encode appends a newline
+	b.Write(e.Bytes()[:e.Len()-1]) // Encode appends a newline
 }
 
 // plainString reports whether s needs no escaping in JSON.

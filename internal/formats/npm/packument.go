@@ -1,17 +1,18 @@
 package npm
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/artifactd/registry/internal/domain"
+	"github.com/artifactd/registry/internal/formats/rendered"
 )
 
 // Packument rendering: pure functions from a domain.PackageView to the
@@ -114,46 +115,44 @@ func tarballAsset(as []domain.Asset) *domain.Asset {
 // renderFull renders the full packument. prefix is the repository
 // endpoint tarball URLs start with ("{base}/npm/{domain}/{repo}/"); rev is
 // the document revision npm sends back when it changes the package.
-func renderFull(v visibleView, readme, prefix, rev string) []byte {
-	var b bytes.Buffer
-	b.Grow(len(v.versions) * 1024)
+func renderFull(b jsonWriter, v visibleView, readme, prefix, rev string) {
 	latest := latestRecord(v)
 	b.WriteString(`{"_id":`)
-	writeString(&b, v.name.String())
+	writeString(b, v.name.String())
 	b.WriteString(`,"_rev":`)
-	writeString(&b, rev)
+	writeString(b, rev)
 	b.WriteString(`,"name":`)
-	writeString(&b, v.name.String())
+	writeString(b, v.name.String())
 	if latest != nil && latest.Summary != "" {
 		b.WriteString(`,"description":`)
-		writeString(&b, latest.Summary)
+		writeString(b, latest.Summary)
 	}
 	b.WriteString(`,"dist-tags":`)
-	writeTags(&b, v.tags)
+	writeTags(b, v.tags)
 	b.WriteString(`,"versions":{`)
 	for i, r := range v.versions {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeString(&b, r.Version)
+		writeString(b, r.Version)
 		b.WriteByte(':')
-		writeVersion(&b, r, v.name, prefix, false)
+		writeVersion(b, r, v.name, prefix, false)
 	}
 	b.WriteString(`},"time":{"created":`)
 	created, modified := times(v.versions)
-	writeString(&b, isoTime(created))
+	writeString(b, isoTime(created))
 	b.WriteString(`,"modified":`)
-	writeString(&b, isoTime(modified))
+	writeString(b, isoTime(modified))
 	for _, r := range v.versions {
 		b.WriteByte(',')
-		writeString(&b, r.Version)
+		writeString(b, r.Version)
 		b.WriteByte(':')
-		writeString(&b, isoTime(r.PublishedAt))
+		writeString(b, isoTime(r.PublishedAt))
 	}
 	b.WriteByte('}')
 	if readme != "" {
 		b.WriteString(`,"readme":`)
-		writeString(&b, readme)
+		writeString(b, readme)
 	}
 	if latest != nil {
 		var m struct {
@@ -162,42 +161,52 @@ func renderFull(v visibleView, readme, prefix, rev string) []byte {
 		json.Unmarshal(latest.Metadata, &m)
 		if m.ReadmeFilename != "" {
 			b.WriteString(`,"readmeFilename":`)
-			writeString(&b, m.ReadmeFilename)
+			writeString(b, m.ReadmeFilename)
 		}
 	}
 	b.WriteByte('}')
-	return b.Bytes()
 }
 
 // renderAbbreviated renders the abbreviated packument installers read.
-func renderAbbreviated(v visibleView, prefix string) []byte {
-	var b bytes.Buffer
-	b.Grow(len(v.versions) * 512)
+func renderAbbreviated(b jsonWriter, v visibleView, prefix string) {
 	_, modified := times(v.versions)
 	b.WriteString(`{"name":`)
-	writeString(&b, v.name.String())
+	writeString(b, v.name.String())
 	b.WriteString(`,"modified":`)
-	writeString(&b, isoTime(modified))
+	writeString(b, isoTime(modified))
 	b.WriteString(`,"dist-tags":`)
-	writeTags(&b, v.tags)
+	writeTags(b, v.tags)
 	b.WriteString(`,"versions":{`)
 	for i, r := range v.versions {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeString(&b, r.Version)
+		writeString(b, r.Version)
 		b.WriteByte(':')
-		writeVersion(&b, r, v.name, prefix, true)
+		writeVersion(b, r, v.name, prefix, true)
 	}
 	b.WriteString(`}}`)
-	return b.Bytes()
 }
 
-// renderDistTags renders the dist-tags object.
-func renderDistTags(v visibleView) []byte {
-	var b bytes.Buffer
-	writeTags(&b, v.tags)
-	return b.Bytes()
+// renderForm renders form fm of v into a Doc: the full packument (whose
+// readme comes from readme, called only then, and whose _rev is rev), the
+// abbreviated one, or the dist-tags. The bytes stream into the Doc's
+// compressor, so a big packument is never held whole.
+func renderForm(fm form, v visibleView, prefix, rev string, readme func(version string) (string, error)) (*rendered.Doc, error) {
+	w := rendered.NewWriter()
+	switch fm {
+	case formAbbreviated:
+		renderAbbreviated(w, v, prefix)
+	case formDistTags:
+		writeTags(w, v.tags)
+	default:
+		text, err := readme(v.latest)
+		if err != nil {
+			return nil, err
+		}
+		renderFull(w, v, text, prefix, rev)
+	}
+	return w.Doc()
 }
 
 func latestRecord(v visibleView) *domain.VersionRecord {
@@ -232,7 +241,7 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // and dist set by the registry, dist.tarball pointing at this server and
 // the digests taken from the stored asset. The stored manifest is spliced
 // member by member, never decoded.
-func writeVersion(b *bytes.Buffer, r domain.VersionRecord, n Name, prefix string, abbreviated bool) {
+func writeVersion(b jsonWriter, r domain.VersionRecord, n Name, prefix string, abbreviated bool) {
 	b.WriteByte('{')
 	first := true
 	sep := func() {
@@ -245,6 +254,9 @@ func writeVersion(b *bytes.Buffer, r domain.VersionRecord, n Name, prefix string
 	haveBundle, haveHIS, installScript := false, false, false
 	members(r.Metadata, func(key, val []byte) {
 		k := unquotedKey(key)
+		if unservedField(k) {
+			return
+		}
 		switch k {
 		case "_id", "name", "version":
 			return
@@ -323,6 +335,16 @@ func writeVersion(b *bytes.Buffer, r domain.VersionRecord, n Name, prefix string
 }
 
 const sha512Size = 64
+
+// unservedField reports whether a manifest member is left out of served
+// manifests: the fields the registry does not store (manifests from an
+// upstream are served as upstream sent them, less these).
+func unservedField(k string) bool {
+	if k != "readme" && !strings.HasPrefix(k, "_") {
+		return false
+	}
+	return slices.Contains(unstoredFields, k)
+}
 
 func abbreviatedField(k string) bool {
 	for _, f := range abbreviatedFields {

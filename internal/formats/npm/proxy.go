@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,17 +180,7 @@ func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (
 		if !ok {
 			return nil, domain.NotFound("package", n.String())
 		}
-		switch fm {
-		case formAbbreviated:
-			return rendered.NewDoc(renderAbbreviated(v, f.prefix(rp))), nil
-		case formDistTags:
-			return rendered.NewDoc(renderDistTags(v)), nil
-		}
-		readme, err := readmes(v.latest)
-		if err != nil {
-			return nil, err
-		}
-		return rendered.NewDoc(renderFull(v, readme, f.prefix(rp), rev)), nil
+		return renderForm(fm, v, f.prefix(rp), rev, readmes)
 	})
 }
 
@@ -278,56 +269,106 @@ type upstreamView struct {
 // parseUpstreamPackument reads a full packument an external registry
 // sent: each version becomes a Published record whose tarball asset
 // carries the digests upstream declares (dist.integrity, dist.shasum).
+// The document is checked once (json.Valid) and then sliced, never
+// decoded whole: each record's Metadata is the manifest as upstream sent
+// it, a slice of body (writeVersion leaves out what the registry does not
+// serve), so a packument of tens of megabytes costs its own bytes and
+// small records, not copies of it.
 func parseUpstreamPackument(body []byte, n Name, conn string) (upstreamView, error) {
-	var doc struct {
-		DistTags map[string]string          `json:"dist-tags"`
-		Versions map[string]json.RawMessage `json:"versions"`
-		Time     map[string]json.RawMessage `json:"time"`
-		Readme   string                     `json:"readme"`
+	if !json.Valid(body) {
+		return upstreamView{}, domain.Invalid("upstream packument of %s: not valid JSON", n)
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return upstreamView{}, domain.Invalid("upstream packument of %s: %v", n, err)
+	up := upstreamView{raw: map[string]json.RawMessage{}}
+	var versions, times []byte
+	var err error
+	if !members(body, func(key, val []byte) {
+		switch unquotedKey(key) {
+		case "dist-tags":
+			up.tags = nil
+			if e := json.Unmarshal(val, &up.tags); e != nil {
+				err = e
+			}
+		case "versions":
+			versions = val
+		case "time":
+			times = val
+		case "readme":
+			up.readme = ""
+			json.Unmarshal(val, &up.readme) // not a string: no readme
+		}
+	}) {
+		return upstreamView{}, domain.Invalid("upstream packument of %s: not a JSON object", n)
 	}
-	up := upstreamView{tags: doc.DistTags, readme: doc.Readme, raw: doc.Versions}
-	for ver, raw := range doc.Versions {
-		m, err := parseManifest(raw)
-		if err != nil {
-			continue
-		}
-		hashes, ok := declaredHashes(m)
-		if !ok {
-			continue
-		}
-		var published time.Time
+	if err != nil {
+		return upstreamView{}, domain.Invalid("upstream packument of %s: dist-tags: %v", n, err)
+	}
+	published := map[string]time.Time{}
+	members(times, func(key, val []byte) {
 		var ts string
-		if json.Unmarshal(doc.Time[ver], &ts) == nil {
-			published, _ = time.Parse(time.RFC3339Nano, ts)
+		if json.Unmarshal(val, &ts) == nil {
+			published[keyString(key)], _ = time.Parse(time.RFC3339Nano, ts)
 		}
+	})
+	members(versions, func(key, raw []byte) {
+		ver := keyString(key)
+		if _, dup := up.raw[ver]; dup || len(raw) == 0 || raw[0] != '{' {
+			return // JSON keeps the last of duplicate keys; npm never sends them
+		}
+		var dist []byte
+		var description string
+		members(raw, func(key, val []byte) {
+			switch unquotedKey(key) {
+			case "dist":
+				dist = val
+			case "description":
+				json.Unmarshal(val, &description)
+			}
+		})
+		hashes, ok := declaredDistHashes(dist)
+		if !ok {
+			return
+		}
+		up.raw[ver] = raw
+		at := published[ver]
 		r := domain.VersionRecord{}
 		r.PackageRef = n.Ref()
 		r.Version = ver
 		r.Status = domain.StatusPublished
-		r.Summary = m.str("description")
-		r.PublishedAt = published
-		r.UpdatedAt = published.UnixMilli()
+		r.Summary = description
+		r.PublishedAt = at
+		r.UpdatedAt = at.UnixMilli()
 		r.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: conn}
-		r.Metadata = m.stored(n, ver, "")
+		r.Metadata = raw
 		r.Assets = []domain.Asset{{Name: assetName, Hashes: hashes}}
 		up.versions = append(up.versions, r)
-	}
+	})
 	return up, nil
+}
+
+// keyString returns a member's key (quoted, as members passes it) as a
+// string, escapes decoded.
+func keyString(key []byte) string {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return unquotedKey(key)
+	}
+	var s string
+	json.Unmarshal(key, &s)
+	return s
 }
 
 // declaredHashes returns the digests a manifest's dist declares (sha512
 // from dist.integrity, sha1 from dist.shasum), as hex; ok is false when
 // it declares none that can be checked.
-func declaredHashes(m manifest) (domain.Hashes, bool) {
+func declaredHashes(m manifest) (domain.Hashes, bool) { return declaredDistHashes(m["dist"]) }
+
+// declaredDistHashes is declaredHashes of a manifest's dist object.
+func declaredDistHashes(raw []byte) (domain.Hashes, bool) {
 	var dist struct {
 		Integrity string `json:"integrity"`
 		Shasum    string `json:"shasum"`
 		Tarball   string `json:"tarball"`
 	}
-	if json.Unmarshal(m["dist"], &dist) != nil || dist.Tarball == "" {
+	if json.Unmarshal(raw, &dist) != nil || dist.Tarball == "" {
 		return domain.Hashes{}, false
 	}
 	var h domain.Hashes

@@ -37,17 +37,13 @@ func (f *Format) document(ctx context.Context, rp repo, n Name, fm form) (*rende
 		if !ok {
 			return nil, domain.NotFound("package", n.String())
 		}
-		switch fm {
-		case formAbbreviated:
-			return rendered.NewDoc(renderAbbreviated(v, f.prefix(rp))), nil
-		case formDistTags:
-			return rendered.NewDoc(renderDistTags(v)), nil
-		}
-		readme, _, err := f.Store.Readme(ctx, rp.domain, rp.name, ref, v.latest)
-		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
-			return nil, err
-		}
-		return rendered.NewDoc(renderFull(v, readme, f.prefix(rp), docRev(stamp))), nil
+		return renderForm(fm, v, f.prefix(rp), docRev(stamp), func(version string) (string, error) {
+			readme, _, err := f.Store.Readme(ctx, rp.domain, rp.name, ref, version)
+			if err != nil && domain.KindOf(err) != domain.ErrNotFound {
+				return "", err
+			}
+			return readme, nil
+		})
 	})
 }
 

@@ -190,3 +190,51 @@ func TestDocNotSpilledWithoutDir(t *testing.T) {
 		t.Errorf("spilled %v with no directory", d.Spilled())
 	}
 }
+
+func TestWriterSpillsMidway(t *testing.T) {
+	withSpill(t, 1<<20) // spills after 64 KiB
+	var want bytes.Buffer
+	w := NewWriter()
+	for i := range 20000 { // ~400 KB in small writes, as a renderer makes them
+		line := `{"v":"1.0.` + strconv.Itoa(i) + `"},`
+		w.WriteString(line)
+		want.WriteString(line)
+	}
+	w.WriteByte('}')
+	want.WriteByte('}')
+	d, err := w.Doc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Spilled() || d.Len() != int64(want.Len()) || d.Size() > 1024 {
+		t.Fatalf("spilled %v, len %d (want %d), in memory %d", d.Spilled(), d.Len(), want.Len(), d.Size())
+	}
+	if !bytes.Equal(d.Body(), want.Bytes()) {
+		t.Fatal("the streamed document differs from what was written")
+	}
+	if m := NewDoc(want.Bytes()); m.ETag("x", true) != d.ETag("x", true) {
+		t.Errorf("etag %s, NewDoc's %s", d.ETag("x", true), m.ETag("x", true))
+	}
+	small := NewDoc([]byte(`{"name":"small"}`))
+	if small.Spilled() || string(small.Body()) != `{"name":"small"}` || small.Size() > int64(len(small.Gzipped()))+128 {
+		t.Errorf("small doc: spilled %v, body %q, size %d", small.Spilled(), small.Body(), small.Size())
+	}
+}
+
+func TestWriterSpillFailure(t *testing.T) {
+	withSpill(t, 1<<20)
+	w := NewWriter()
+	w.Write(make([]byte, 100<<10)) // spilled
+	if w.tee.sink.file == nil {
+		t.Fatal("not spilled")
+	}
+	w.tee.sink.file.Close() // the disk goes away
+	rnd := make([]byte, 1<<20)
+	for i := range rnd {
+		rnd[i] = byte(i * 7919 >> 3)
+	}
+	w.Write(rnd)
+	if d, err := w.Doc(); err == nil {
+		t.Fatalf("Doc after a failed spill file: %v, no error", d)
+	}
+}

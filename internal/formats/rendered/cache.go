@@ -3,7 +3,9 @@ package rendered
 import (
 	"container/list"
 	"context"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,13 +15,30 @@ import (
 const renderTimeout = time.Minute
 
 // DefaultBytes is the byte budget of every Cache together until Configure
-// sets another. Documents above a sixteenth of it (1 MiB) are kept on
-// disk (see NewDoc) and cost the budget almost nothing, so it only has to
-// hold the many small documents: 16 MiB keeps the rendered full and
-// abbreviated packuments, with their gzip, of a few hundred ordinary
-// packages (tens of kilobytes each), and leaves the process well under
-// 100 MB resident.
-const DefaultBytes = 16 << 20
+// sets another. Documents above a sixteenth of it (512 KiB) are kept on
+// disk (see Writer) and cost the budget almost nothing, and a Doc holds
+// only its gzip bytes (a fifth to a tenth of a packument), so 8 MiB keeps
+// the full and abbreviated packuments of a thousand ordinary packages.
+const DefaultBytes = 8 << 20
+
+// bigRender is the document size from which rendering is followed by
+// returning the heap's free memory to the operating system: parsing and
+// merging a document of tens of megabytes takes a few times its size for
+// a second, and the runtime would otherwise give it back only slowly.
+const bigRender = 4 << 20
+
+var releasing atomic.Bool
+
+// releaseMemory runs debug.FreeOSMemory in the background, once at a time.
+func releaseMemory() {
+	if !releasing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer releasing.Store(false)
+		debug.FreeOSMemory()
+	}()
+}
 
 // defaultSize is what a value that does not report its size (no Size
 // method) counts against the budget.
@@ -218,6 +237,9 @@ func (c *Cache[K, V]) Get(ctx context.Context, k K, render func(context.Context)
 	cancel()
 	if fl.err == nil {
 		c.add(k, fl.v)
+		if d, ok := any(fl.v).(*Doc); ok && d.size >= bigRender {
+			releaseMemory()
+		}
 	}
 	c.mu.Lock()
 	delete(c.inflight, k)

@@ -3,11 +3,9 @@ package rendered
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
+	"math"
 	"net/http"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,60 +13,51 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Doc is a document rendered once: its bytes, the same bytes
-// gzip-compressed once, and the tag its entity tags are built from. A Doc
-// is immutable and safe to serve from many goroutines.
+// Doc is a document rendered once: its bytes gzip-compressed once, its
+// size, and the tag its entity tags are built from. Only the gzip bytes
+// are kept (clients that do not take gzip get them decompressed on the
+// fly), so a cached document costs a fraction of its size. A Doc is
+// immutable and safe to serve from many goroutines.
 //
 // A document larger than a sixteenth of the cache budget (see Configure)
-// is not held in memory: NewDoc writes it gzip-compressed to an unlinked
-// file, which Serve sends with sendfile (or decompresses on the fly for a
-// client that does not take gzip); the file is closed when the Doc is no
-// longer reachable.
+// is not held in memory: it is written gzip-compressed to an unlinked
+// file, which Serve sends with sendfile from the page cache; the file is
+// closed when the Doc is no longer reachable.
 type Doc struct {
-	body, gz []byte
-	tag      string // hex of the first 16 bytes of the body's sha256
-	file     *spilled
+	gz   []byte
+	size int64  // of the document
+	tag  string // hex of the first 16 bytes of the body's sha256
+	file *spilled
 }
 
-// NewDoc returns the Doc of body. The caller must not change body
-// afterwards.
+// NewDoc returns the Doc of body; the caller may reuse body. If the
+// spill directory fails, the document is kept in memory.
 func NewDoc(body []byte) *Doc {
-	sum := sha256.Sum256(body)
-	tag := hex.EncodeToString(sum[:16])
-	if int64(len(body)) > largeThreshold() {
-		if f, err := spill(body); err == nil {
-			d := &Doc{tag: tag, file: f}
-			runtime.AddCleanup(d, func(f *os.File) { f.Close() }, f.f)
-			return d
-		}
-		// no spill directory, or it failed: keep it in memory
+	w := NewWriter()
+	w.Write(body)
+	d, err := w.Doc()
+	if err != nil {
+		w = newWriter(math.MaxInt64)
+		w.Write(body)
+		d, _ = w.Doc() // in memory: cannot fail
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(body)/4 + 64)
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-	zw.Write(body)
-	zw.Close()
-	return &Doc{body: body, gz: buf.Bytes(), tag: tag}
+	return d
 }
 
 // Size returns the bytes d holds in memory, for the cache's budget.
-func (d *Doc) Size() int64 {
-	return int64(len(d.body)+len(d.gz)+len(d.tag)) + 64
-}
+func (d *Doc) Size() int64 { return int64(len(d.gz)+len(d.tag)) + 64 }
+
+// Len returns the length of the document (not gzip-compressed).
+func (d *Doc) Len() int64 { return d.size }
 
 // Spilled reports whether d is kept on disk rather than in memory.
 func (d *Doc) Spilled() bool { return d.file != nil }
 
-// Body returns the document's bytes; the caller must not change them. For
-// a document kept on disk they are read back and decompressed on each
-// call.
+// Body returns the document's bytes, decompressed on each call.
 func (d *Doc) Body() []byte {
-	if d.file != nil {
-		b, _ := io.ReadAll(d.file.identity())
-		runtime.KeepAlive(d)
-		return b
-	}
-	return d.body
+	b, _ := io.ReadAll(d.identity())
+	runtime.KeepAlive(d)
+	return b
 }
 
 // Gzipped returns the document's bytes gzip-compressed; the caller must
@@ -81,6 +70,31 @@ func (d *Doc) Gzipped() []byte {
 		return b
 	}
 	return d.gz
+}
+
+// gzipReader reads the gzip bytes.
+func (d *Doc) gzipReader() io.Reader {
+	if d.file != nil {
+		return d.file.section()
+	}
+	return bytes.NewReader(d.gz)
+}
+
+// identity reads the document decompressed.
+func (d *Doc) identity() io.Reader {
+	zr, err := gzip.NewReader(d.gzipReader())
+	if err != nil {
+		return errReader{err}
+	}
+	return zr
+}
+
+// gzSize is the length of the gzip bytes.
+func (d *Doc) gzSize() int64 {
+	if d.file != nil {
+		return d.file.gzSize
+	}
+	return int64(len(d.gz))
 }
 
 // ETag returns the quoted strong entity tag of one representation of d:
@@ -139,15 +153,25 @@ func (d *Doc) Serve(c echo.Context, r Rep) error {
 	if gz {
 		h.Set("Content-Encoding", "gzip")
 	}
-	if d.file != nil {
-		return d.file.serve(c, r.ContentType, gz)
-	}
-	body := d.body
+	h.Set(echo.HeaderContentType, r.ContentType)
+	n := d.size
 	if gz {
-		body = d.gz
+		n = d.gzSize()
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	return c.Blob(http.StatusOK, r.ContentType, body)
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	c.Response().WriteHeader(http.StatusOK)
+	if req.Method == http.MethodHead {
+		return nil
+	}
+	switch {
+	case !gz:
+		_, err := io.Copy(c.Response(), d.identity())
+		return err
+	case d.file != nil:
+		return d.file.send(c)
+	}
+	_, err := c.Response().Write(d.gz)
+	return err
 }
 
 // Matches reports whether an If-None-Match value is "*" or names one of
