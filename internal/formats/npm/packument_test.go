@@ -107,3 +107,63 @@ func FuzzWriteVersion(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseUpstreamPackument checks that any document an upstream sends
+// either is refused or yields versions whose full and abbreviated
+// packuments are valid JSON (the manifests are spliced, not decoded).
+func FuzzParseUpstreamPackument(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"x","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"x","version":"1.0.0","readme":"r","_from":"y","dist":{"tarball":"http://u/x/-/x-1.0.0.tgz","shasum":"0123456789abcdef0123456789abcdef01234567"}}},"time":{"1.0.0":"2020-01-01T00:00:00.000Z"}}`,
+		`{"versions":{"1.0.0":{"dist":{"tarball":"t","integrity":"sha512-AAAA"}},"1.0.0":{}}}`,
+		`{"versions":{"a\"b":{"dist":{"tarball":"t","shasum":"0123456789abcdef0123456789abcdef01234567"}}}}`,
+		`{"dist-tags":[],"versions":{}}`, `[]`, `{"versions":"x"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		up, err := parseUpstreamPackument(body, Name{Pkg: "x"}, "public:npmjs")
+		if err != nil {
+			return
+		}
+		pv := domain.PackageView{Package: domain.Package{PackageRef: Name{Pkg: "x"}.Ref()}, Versions: up.versions, DistTags: map[string]string{}}
+		for t2, v := range up.tags {
+			pv.DistTags[t2] = v
+		}
+		v, ok := visible(pv)
+		if !ok {
+			return
+		}
+		var full, abbr bytes.Buffer
+		renderFull(&full, v, up.readme, "http://r/", "1-a")
+		renderAbbreviated(&abbr, v, "http://r/")
+		if !json.Valid(full.Bytes()) || !json.Valid(abbr.Bytes()) {
+			t.Fatalf("document %s rendered to invalid JSON:\n%s\n%s", body, full.Bytes(), abbr.Bytes())
+		}
+	})
+}
+
+func TestUpstreamManifestServedWithoutUnstoredFields(t *testing.T) {
+	body := `{"name":"x","dist-tags":{"latest":"1.0.0"},"readme":"top","versions":{"1.0.0":{"name":"x","version":"1.0.0","readme":"per-version","_from":"y","_npmUser":{"name":"u"},"description":"d \u00e9","dist":{"tarball":"http://u/x/-/x-1.0.0.tgz","shasum":"0123456789abcdef0123456789abcdef01234567","fileCount":3}}},"time":{"1.0.0":"2020-01-01T00:00:00.000Z"}}`
+	up, err := parseUpstreamPackument([]byte(body), Name{Pkg: "x"}, "public:npmjs")
+	if err != nil || len(up.versions) != 1 {
+		t.Fatalf("%v %d", err, len(up.versions))
+	}
+	r := up.versions[0]
+	if r.Summary != "d é" || r.PublishedAt.Year() != 2020 || r.Assets[0].Hashes.SHA1 != "0123456789abcdef0123456789abcdef01234567" || up.readme != "top" {
+		t.Fatalf("record %+v, readme %q", r, up.readme)
+	}
+	var b bytes.Buffer
+	writeVersion(&b, r, Name{Pkg: "x"}, "http://r/npm/acme/app/", false)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"readme", "_from"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("%s served: %s", k, b.Bytes())
+		}
+	}
+	if _, ok := m["_npmUser"]; !ok || !strings.Contains(string(m["dist"]), `"tarball":"http://r/npm/acme/app/x/-/x-1.0.0.tgz"`) || !strings.Contains(string(m["dist"]), `"fileCount":3`) {
+		t.Errorf("served manifest %s", b.Bytes())
+	}
+}
