@@ -40,6 +40,41 @@ type Doc struct {
 	onDisk bool
 	// load reads the body back when Body was left out (Validator).
 	load func(ctx context.Context) ([]byte, error)
+	// open opens the Persister's copy when it can (a DiskCache).
+	open func(ctx context.Context) (*Section, error)
+}
+
+// Section is a document's body for reading at offsets, without holding it
+// in memory: a range of the disk cache's file, or the bytes in hand.
+// Close it when done.
+type Section struct {
+	*io.SectionReader
+	close func() error
+}
+
+// Close releases the file behind the section, if any.
+func (s *Section) Close() error {
+	if s.close == nil {
+		return nil
+	}
+	return s.close()
+}
+
+// Open returns the document's body for reading at offsets: from the disk
+// cache's file when the body was left out of memory (so a document of
+// tens of megabytes is read piecewise, never held whole), else the bytes
+// in hand. The same caveat as for Bytes applies.
+func (d Doc) Open(ctx context.Context) (*Section, error) {
+	if d.Body == nil && d.open != nil {
+		if s, err := d.open(ctx); err == nil {
+			return s, nil
+		}
+	}
+	b, err := d.Bytes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Section{SectionReader: io.NewSectionReader(bytes.NewReader(b), 0, int64(len(b)))}, nil
 }
 
 // Bytes returns the document's body: Body when it is in hand, else the
@@ -116,6 +151,12 @@ func (c *Client) Validator(ctx context.Context, key, rawURL string, opt MetaOpti
 	d.load = func(ctx context.Context) ([]byte, error) {
 		full, err := c.withBody(ctx, key, rawURL, opt, d)
 		return full.Body, err
+	}
+	if o, ok := c.cfg.Persist.(sectionOpener); ok {
+		d.open = func(ctx context.Context) (*Section, error) {
+			sec, _, err := o.OpenSection(ctx, c.cfg.Name, key)
+			return sec, err
+		}
 	}
 	return d, nil
 }
@@ -377,6 +418,25 @@ type persistLoad struct {
 
 // loadPersisted reads key's persisted copy into memory, once however many
 // callers miss at the same time. The error is ctx's, or one after Close.
+// loadHeaderOrDoc reads a persisted document: only its header when it is
+// too big for the memory cache and the Persister can tell without reading
+// the body (a DiskCache), so a restarted server does not read a document
+// of tens of megabytes to learn its validators (the Doc comes back with
+// onDisk set); else the whole document.
+func (c *Client) loadHeaderOrDoc(ctx context.Context, key string) (Doc, error) {
+	if o, ok := c.cfg.Persist.(sectionOpener); ok {
+		sec, d, err := o.OpenSection(ctx, c.cfg.Name, key)
+		if err == nil {
+			sec.Close()
+			if sec.Size() > c.cfg.MemoryEntryBytes {
+				d.onDisk = true
+				return d, nil
+			}
+		}
+	}
+	return c.cfg.Persist.Load(ctx, c.cfg.Name, key)
+}
+
 func (c *Client) loadPersisted(ctx context.Context, key string) (entry, bool, error) {
 	c.mu.Lock()
 	pl := c.loads[key]
@@ -386,12 +446,12 @@ func (c *Client) loadPersisted(ctx context.Context, key string) (entry, bool, er
 		gen := c.meta.generation()
 		ok := c.spawn(func() {
 			defer release()
-			doc, err := c.cfg.Persist.Load(lctx, c.cfg.Name, key)
+			doc, err := c.loadHeaderOrDoc(lctx, key)
 			switch {
 			case err == nil:
 				pl.e, pl.ok = entry{doc: doc}, true
 				mem := pl.e
-				if int64(len(doc.Body)) > c.cfg.MemoryEntryBytes {
+				if doc.onDisk || int64(len(doc.Body)) > c.cfg.MemoryEntryBytes {
 					mem.doc.Body, mem.doc.onDisk = nil, true
 				}
 				c.meta.put(key, mem, gen, true)

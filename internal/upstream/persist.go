@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,6 +101,38 @@ func (d *DiskCache) Load(ctx context.Context, upstream, key string) (Doc, error)
 		FetchedAt:    h.FetchedAt,
 		Status:       h.Status,
 	}, nil
+}
+
+// sectionOpener is implemented by Persisters that can hand out a
+// document's body as a range of a file (DiskCache).
+type sectionOpener interface {
+	OpenSection(ctx context.Context, upstream, key string) (*Section, Doc, error)
+}
+
+// OpenSection opens the body of a cached document as a range of its file,
+// checked as Load checks it, and returns the document's other fields (Body
+// left nil); domain.ErrNotFound if absent or torn.
+func (d *DiskCache) OpenSection(ctx context.Context, upstream, key string) (*Section, Doc, error) {
+	f, err := os.Open(d.path(upstream, key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Doc{}, domain.NotFound("cached document", key)
+	}
+	if err != nil {
+		return nil, Doc{}, fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, Doc{}, fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	line, err := bufio.NewReaderSize(io.NewSectionReader(f, 0, fi.Size()), 4096).ReadSlice('\n')
+	var h diskHeader
+	if err != nil || json.Unmarshal(line, &h) != nil || h.Upstream != upstream || h.Key != key || h.Size != fi.Size()-int64(len(line)) {
+		f.Close()
+		return nil, Doc{}, domain.NotFound("cached document", key) // torn or foreign: as if absent
+	}
+	sec := &Section{SectionReader: io.NewSectionReader(f, int64(len(line)), h.Size), close: f.Close}
+	return sec, Doc{ContentType: h.ContentType, ETag: h.ETag, LastModified: h.LastModified, FetchedAt: h.FetchedAt, Status: h.Status}, nil
 }
 
 // Save implements Persister.

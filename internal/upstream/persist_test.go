@@ -77,6 +77,18 @@ func TestDiskCacheTornFile(t *testing.T) {
 	if _, err := dc.Load(ctx, "other-upstream", "key"); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("another upstream's key: %v", err)
 	}
+	sec, hdr, err := dc.OpenSection(ctx, "up", "key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var part [4]byte
+	if hdr.ETag != `"e"` || !hdr.FetchedAt.Equal(doc.FetchedAt) || hdr.Body != nil {
+		t.Fatalf("section header: %+v", hdr)
+	}
+	if n, err := sec.ReadAt(part[:], 3); err != nil || string(part[:n]) != "3456" || sec.Size() != 10 {
+		t.Fatalf("section: %q %v, size %d", part[:n], err, sec.Size())
+	}
+	sec.Close()
 	p := dc.path("up", "key")
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -87,6 +99,9 @@ func TestDiskCacheTornFile(t *testing.T) {
 	}
 	if _, err := dc.Load(ctx, "up", "key"); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("torn file: %v, want ErrNotFound", err)
+	}
+	if _, _, err := dc.OpenSection(ctx, "up", "key"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("torn file, section: %v, want ErrNotFound", err)
 	}
 	if err := dc.Delete(ctx, "up", "key"); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -59,6 +60,17 @@ func TestValidatorBigDocumentNotInMemory(t *testing.T) {
 	if b, err := second.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
 		t.Fatalf("second: %d bytes, %v", len(b), err)
 	}
+	sec, err := second.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec.close == nil {
+		t.Fatal("Open of a document on disk did not open the file")
+	}
+	if b, err := io.ReadAll(sec); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("Open: %d bytes, %v", len(b), err)
+	}
+	sec.Close()
 	m, err := e.c.Metadata(ctx, "k", "lodash", MetaOptions{})
 	if err != nil || !bytes.Equal(m.Body, body) {
 		t.Fatalf("Metadata: %d bytes, %v", len(m.Body), err)
@@ -267,5 +279,39 @@ func TestSharedMemoryCache(t *testing.T) {
 	}
 	if got := e.faults.requests.Load(); got != 3 {
 		t.Fatalf("purged client: upstream saw %d requests, want 3", got)
+	}
+}
+
+// TestValidatorBigDocumentAfterRestart: a restarted client learns a big
+// persisted document's validators from the disk cache's header and
+// serves its body from disk, without asking upstream.
+func TestValidatorBigDocumentAfterRestart(t *testing.T) {
+	e, _ := bigEnv(t)
+	body := payload(22, 1<<20)
+	e.origin.set(docPath, body)
+	ctx := context.Background()
+	first, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restarted := e.newClient(e.cfg)
+	d, err := restarted.Validator(ctx, "k", "lodash", MetaOptions{})
+	if err != nil || d.Body != nil || d.ETag != first.ETag || !d.FetchedAt.Equal(first.FetchedAt) {
+		t.Fatalf("restarted: body %d bytes, etag %q (first %q), %v", len(d.Body), d.ETag, first.ETag, err)
+	}
+	sec, err := d.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(sec)
+	sec.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("Open after restart: %d bytes, %v", len(got), err)
+	}
+	if m, err := restarted.Metadata(ctx, "k", "lodash", MetaOptions{}); err != nil || !bytes.Equal(m.Body, body) {
+		t.Fatalf("Metadata after restart: %d bytes, %v", len(m.Body), err)
+	}
+	if n := e.faults.requests.Load(); n != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", n)
 	}
 }

@@ -39,6 +39,19 @@ type visibleView struct {
 	versions []domain.VersionRecord // oldest first
 	tags     map[string]string
 	latest   string
+	// meta, when set, reads the manifest of a record whose Metadata is
+	// nil (one from an upstream document; see merged.meta).
+	meta func(domain.VersionRecord) []byte
+}
+
+// record returns version i with its manifest in hand; the manifest of an
+// upstream record is valid until the next call.
+func (v visibleView) record(i int) domain.VersionRecord {
+	r := v.versions[i]
+	if r.Metadata == nil && v.meta != nil {
+		r.Metadata = v.meta(r)
+	}
+	return r
 }
 
 // visible applies CodeArtifact's visibility rules to a package: only
@@ -117,23 +130,41 @@ func tarballAsset(as []domain.Asset) *domain.Asset {
 // the document revision npm sends back when it changes the package.
 func renderFull(b jsonWriter, v visibleView, readme, prefix, rev string) {
 	latest := latestRecord(v)
+	// from the latest version's manifest: the description of a record
+	// read from an upstream document (not decoded for every version) and
+	// the readme's file name
+	var lm struct {
+		Description    string `json:"description"`
+		ReadmeFilename string `json:"readmeFilename"`
+	}
+	if latest != nil {
+		meta := latest.Metadata
+		if meta == nil && v.meta != nil {
+			meta = v.meta(*latest)
+		}
+		json.Unmarshal(meta, &lm)
+		if latest.Summary != "" {
+			lm.Description = latest.Summary
+		}
+	}
 	b.WriteString(`{"_id":`)
 	writeString(b, v.name.String())
 	b.WriteString(`,"_rev":`)
 	writeString(b, rev)
 	b.WriteString(`,"name":`)
 	writeString(b, v.name.String())
-	if latest != nil && latest.Summary != "" {
+	if lm.Description != "" {
 		b.WriteString(`,"description":`)
-		writeString(b, latest.Summary)
+		writeString(b, lm.Description)
 	}
 	b.WriteString(`,"dist-tags":`)
 	writeTags(b, v.tags)
 	b.WriteString(`,"versions":{`)
-	for i, r := range v.versions {
+	for i := range v.versions {
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		r := v.record(i)
 		writeString(b, r.Version)
 		b.WriteByte(':')
 		writeVersion(b, r, v.name, prefix, false)
@@ -154,15 +185,9 @@ func renderFull(b jsonWriter, v visibleView, readme, prefix, rev string) {
 		b.WriteString(`,"readme":`)
 		writeString(b, readme)
 	}
-	if latest != nil {
-		var m struct {
-			ReadmeFilename string `json:"readmeFilename"`
-		}
-		json.Unmarshal(latest.Metadata, &m)
-		if m.ReadmeFilename != "" {
-			b.WriteString(`,"readmeFilename":`)
-			writeString(b, m.ReadmeFilename)
-		}
+	if lm.ReadmeFilename != "" {
+		b.WriteString(`,"readmeFilename":`)
+		writeString(b, lm.ReadmeFilename)
 	}
 	b.WriteByte('}')
 }
@@ -177,10 +202,11 @@ func renderAbbreviated(b jsonWriter, v visibleView, prefix string) {
 	b.WriteString(`,"dist-tags":`)
 	writeTags(b, v.tags)
 	b.WriteString(`,"versions":{`)
-	for i, r := range v.versions {
+	for i := range v.versions {
 		if i > 0 {
 			b.WriteByte(',')
 		}
+		r := v.record(i)
 		writeString(b, r.Version)
 		b.WriteByte(':')
 		writeVersion(b, r, v.name, prefix, true)

@@ -121,7 +121,7 @@ func FuzzParseUpstreamPackument(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		up, err := parseUpstreamPackument(body, Name{Pkg: "x"}, "public:npmjs")
+		up, err := parseUpstreamPackumentAt(bytes.NewReader(body), int64(len(body)), Name{Pkg: "x"}, "public:npmjs")
 		if err != nil {
 			return
 		}
@@ -133,6 +133,7 @@ func FuzzParseUpstreamPackument(f *testing.F) {
 		if !ok {
 			return
 		}
+		v.meta = up.reader // read back from the document, as for a big one on disk
 		var full, abbr bytes.Buffer
 		renderFull(&full, v, up.readme, "http://r/", "1-a")
 		renderAbbreviated(&abbr, v, "http://r/")
@@ -149,8 +150,23 @@ func TestUpstreamManifestServedWithoutUnstoredFields(t *testing.T) {
 		t.Fatalf("%v %d", err, len(up.versions))
 	}
 	r := up.versions[0]
-	if r.Summary != "d é" || r.PublishedAt.Year() != 2020 || r.Assets[0].Hashes.SHA1 != "0123456789abcdef0123456789abcdef01234567" || up.readme != "top" {
+	if r.PublishedAt.Year() != 2020 || r.Assets[0].Hashes.SHA1 != "0123456789abcdef0123456789abcdef01234567" || up.readme != "top" {
 		t.Fatalf("record %+v, readme %q", r, up.readme)
+	}
+	for _, inMemory := range []bool{true, false} {
+		pv := domain.PackageView{Package: domain.Package{PackageRef: Name{Pkg: "x"}.Ref()}, Versions: up.versions, DistTags: up.tags}
+		v, _ := visible(pv)
+		if !inMemory {
+			at, _ := parseUpstreamPackumentAt(strings.NewReader(body), int64(len(body)), Name{Pkg: "x"}, "c")
+			pv.Versions = at.versions
+			v, _ = visible(pv)
+			v.meta = at.reader
+		}
+		var full bytes.Buffer
+		renderFull(&full, v, up.readme, "http://r/", "1-a")
+		if !strings.Contains(full.String(), `"description":"d é"`) {
+			t.Errorf("in memory %v: the packument lacks the latest's description: %s", inMemory, full.Bytes())
+		}
 	}
 	var b bytes.Buffer
 	writeVersion(&b, r, Name{Pkg: "x"}, "http://r/npm/acme/app/", false)

@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -172,28 +173,49 @@ func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (
 	k := docKey{domain: rp.domain, repo: rp.name, scope: n.Scope, pkg: n.Pkg, stamp: "chain:" + key, form: fm}
 	return f.cache.Get(ctx, k, func(ctx context.Context) (*rendered.Doc, error) {
 		f.renders.Add(1)
-		pv, readmes, err := f.mergeView(ctx, rp, n, hops)
+		m, err := f.mergeView(ctx, rp, n, hops)
+		defer m.close()
 		if err != nil {
 			return nil, err
 		}
-		v, ok := visible(pv)
+		v, ok := visible(m.pv)
 		if !ok {
 			return nil, domain.NotFound("package", n.String())
 		}
-		return renderForm(fm, v, f.prefix(rp), rev, readmes)
+		v.meta = m.meta
+		return renderForm(fm, v, f.prefix(rp), rev, m.readme)
 	})
+}
+
+// merged is the merged view of a package along a search order.
+type merged struct {
+	pv domain.PackageView
+	// readme returns the readme of a version from the hop that gave it.
+	readme func(version string) (string, error)
+	// meta returns the manifest of a record from an upstream document
+	// (whose Metadata is left nil); valid until the next call.
+	meta func(r domain.VersionRecord) []byte
+	// close releases the upstream documents; call it when done.
+	close func()
 }
 
 // mergeView merges the hops into one package view: the first hop with a
 // version gives it; a tag set by a later (more upstream) hop replaces the
 // same tag of an earlier one (CodeArtifact's rule,
-// https://docs.aws.amazon.com/codeartifact/latest/ug/npm-tags.html). readme returns the readme of a version from
-// the hop that gave it.
-func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState) (domain.PackageView, func(string) (string, error), error) {
+// https://docs.aws.amazon.com/codeartifact/latest/ug/npm-tags.html).
+// Upstream documents are read from where the upstream client keeps them
+// (disk, for big ones) and stay open until close.
+func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState) (m merged, err error) {
 	ref := n.Ref()
 	pv := domain.PackageView{Package: domain.Package{PackageRef: ref}, DistTags: map[string]string{}}
 	from := map[string]hopState{}
-	var upstreamReadme string
+	views := map[string]*upstreamView{}
+	var closers []func() error
+	m.close = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
 	var hopTags []map[string]string
 	for _, h := range hops {
 		var versions []domain.VersionRecord
@@ -204,19 +226,23 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 				continue
 			}
 			if err != nil {
-				return pv, nil, err
+				return m, err
 			}
 			versions, tags = view.Versions, view.DistTags
 		} else {
-			body, err := h.doc.Bytes(ctx)
+			sec, err := h.doc.Open(ctx)
 			if err != nil {
-				return pv, nil, err
+				return m, err
 			}
-			up, err := parseUpstreamPackument(body, n, h.hop.ExternalConnection)
+			closers = append(closers, sec.Close)
+			up, err := parseUpstreamPackumentAt(sec, sec.Size(), n, h.hop.ExternalConnection)
 			if err != nil {
 				continue // an unreadable upstream document contributes nothing
 			}
-			versions, tags, upstreamReadme = up.versions, up.tags, up.readme
+			if _, seen := views[h.hop.ExternalConnection]; !seen {
+				views[h.hop.ExternalConnection] = &up
+			}
+			versions, tags = up.versions, up.tags
 		}
 		for _, r := range versions {
 			if _, seen := from[r.Version]; seen {
@@ -241,13 +267,14 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 		}
 	}
 	sort.SliceStable(pv.Versions, func(i, j int) bool { return pv.Versions[i].PublishedAt.Before(pv.Versions[j].PublishedAt) })
-	readme := func(version string) (string, error) {
+	m.pv = pv
+	m.readme = func(version string) (string, error) {
 		h, ok := from[version]
 		if !ok {
 			return "", nil
 		}
 		if h.hop.ExternalConnection != "" {
-			return upstreamReadme, nil
+			return views[h.hop.ExternalConnection].readme, nil
 		}
 		s, _, err := f.Store.Readme(ctx, rp.domain, h.hop.Repository, ref, version)
 		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
@@ -255,7 +282,13 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 		}
 		return s, nil
 	}
-	return pv, readme, nil
+	m.meta = func(r domain.VersionRecord) []byte {
+		if up, ok := views[r.Origin.ExternalConnection]; ok {
+			return up.reader(r)
+		}
+		return nil
+	}
+	return m, nil
 }
 
 // upstreamView is an upstream packument read as version records.
@@ -263,97 +296,153 @@ type upstreamView struct {
 	versions []domain.VersionRecord
 	tags     map[string]string
 	readme   string
-	raw      map[string]json.RawMessage // version -> manifest as upstream sent it
+	spans    map[string]span // version -> where its manifest is in the document
+	at       io.ReaderAt     // the document
+	body     []byte          // the document, when it was in memory
+	buf      []byte          // reader's
 }
 
-// parseUpstreamPackument reads a full packument an external registry
-// sent: each version becomes a Published record whose tarball asset
-// carries the digests upstream declares (dist.integrity, dist.shasum).
-// The document is checked once (json.Valid) and then sliced, never
-// decoded whole: each record's Metadata is the manifest as upstream sent
-// it, a slice of body (writeVersion leaves out what the registry does not
-// serve), so a packument of tens of megabytes costs its own bytes and
-// small records, not copies of it.
+// span is a range of a document.
+type span struct{ off, len int64 }
+
+// reader returns the manifest of a record of up, read into a buffer it
+// reuses: valid until its next call.
+func (up *upstreamView) reader(r domain.VersionRecord) []byte {
+	sp, ok := up.spans[r.Version]
+	if !ok {
+		return nil
+	}
+	if up.body != nil {
+		return up.body[sp.off : sp.off+sp.len]
+	}
+	if int64(cap(up.buf)) < sp.len {
+		up.buf = make([]byte, sp.len)
+	}
+	if _, err := up.at.ReadAt(up.buf[:sp.len], sp.off); err != nil {
+		return nil
+	}
+	return up.buf[:sp.len]
+}
+
+// manifest returns a version's manifest as upstream sent it.
+func (up upstreamView) manifest(version string) (json.RawMessage, bool) {
+	sp, ok := up.spans[version]
+	if !ok {
+		return nil, false
+	}
+	if up.body != nil {
+		return up.body[sp.off : sp.off+sp.len], true
+	}
+	b := make([]byte, sp.len)
+	if _, err := up.at.ReadAt(b, sp.off); err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// parseUpstreamPackument is parseUpstreamPackumentAt of a document in
+// memory; the records' Metadata are slices of body.
 func parseUpstreamPackument(body []byte, n Name, conn string) (upstreamView, error) {
-	if !json.Valid(body) {
-		return upstreamView{}, domain.Invalid("upstream packument of %s: not valid JSON", n)
-	}
-	up := upstreamView{raw: map[string]json.RawMessage{}}
-	var versions, times []byte
-	var err error
-	if !members(body, func(key, val []byte) {
-		switch unquotedKey(key) {
-		case "dist-tags":
-			up.tags = nil
-			if e := json.Unmarshal(val, &up.tags); e != nil {
-				err = e
-			}
-		case "versions":
-			versions = val
-		case "time":
-			times = val
-		case "readme":
-			up.readme = ""
-			json.Unmarshal(val, &up.readme) // not a string: no readme
-		}
-	}) {
-		return upstreamView{}, domain.Invalid("upstream packument of %s: not a JSON object", n)
-	}
+	up, err := parseUpstreamPackumentAt(bytes.NewReader(body), int64(len(body)), n, conn)
 	if err != nil {
-		return upstreamView{}, domain.Invalid("upstream packument of %s: dist-tags: %v", n, err)
+		return up, err
 	}
-	published := map[string]time.Time{}
-	members(times, func(key, val []byte) {
-		var ts string
-		if json.Unmarshal(val, &ts) == nil {
-			published[keyString(key)], _ = time.Parse(time.RFC3339Nano, ts)
-		}
-	})
-	members(versions, func(key, raw []byte) {
-		ver := keyString(key)
-		if _, dup := up.raw[ver]; dup || len(raw) == 0 || raw[0] != '{' {
-			return // JSON keeps the last of duplicate keys; npm never sends them
-		}
-		var dist []byte
-		var description string
-		members(raw, func(key, val []byte) {
-			switch unquotedKey(key) {
-			case "dist":
-				dist = val
-			case "description":
-				json.Unmarshal(val, &description)
-			}
-		})
-		hashes, ok := declaredDistHashes(dist)
-		if !ok {
-			return
-		}
-		up.raw[ver] = raw
-		at := published[ver]
-		r := domain.VersionRecord{}
-		r.PackageRef = n.Ref()
-		r.Version = ver
-		r.Status = domain.StatusPublished
-		r.Summary = description
-		r.PublishedAt = at
-		r.UpdatedAt = at.UnixMilli()
-		r.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: conn}
-		r.Metadata = raw
-		r.Assets = []domain.Asset{{Name: assetName, Hashes: hashes}}
-		up.versions = append(up.versions, r)
-	})
+	up.body = body
+	for i := range up.versions {
+		up.versions[i].Metadata, _ = up.manifest(up.versions[i].Version)
+	}
 	return up, nil
 }
 
-// keyString returns a member's key (quoted, as members passes it) as a
-// string, escapes decoded.
-func keyString(key []byte) string {
-	if bytes.IndexByte(key, '\\') < 0 {
-		return unquotedKey(key)
+// parseUpstreamPackumentAt reads a full packument an external registry
+// sent: each version becomes a Published record whose tarball asset
+// carries the digests upstream declares (dist.integrity, dist.shasum).
+// The document is walked once, each value checked (scanner), and nothing
+// of it is kept but small records: a record's Metadata is left nil (and
+// its Summary empty: renderFull reads the latest's description) and
+// its manifest, as upstream sent it (writeVersion leaves out what the
+// registry does not serve), is read back from r when rendering
+// (upstreamView.manifest). A packument of tens of megabytes thus costs
+// its number of versions, not its size.
+func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (upstreamView, error) {
+	s := &scanner{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10), budget: size + 1}
+	pos := func() int64 { return size + 1 - s.budget }
+	up := upstreamView{spans: map[string]span{}, at: r}
+	index := map[string]int{}
+	var times map[string]json.RawMessage
+	bad := func(what string, err error) error {
+		return domain.Invalid("upstream packument of %s: %s: %v", n, what, err)
 	}
-	var s string
-	json.Unmarshal(key, &s)
-	return s
+	err := s.object("packument", func(key string) error {
+		switch key {
+		case "versions":
+			return s.object("versions", func(ver string) error {
+				c, err := s.peek()
+				if err != nil {
+					return s.fail(err)
+				}
+				off := pos()
+				raw, err := s.transientValue()
+				if err != nil || c != '{' {
+					return err // a version that is not an object is left out
+				}
+				var dist []byte
+				members(raw, func(key, val []byte) {
+					if unquotedKey(key) == "dist" {
+						dist = val
+					}
+				})
+				hashes, ok := declaredDistHashes(dist)
+				if !ok {
+					return nil
+				}
+				rec := domain.VersionRecord{}
+				rec.PackageRef = n.Ref()
+				rec.Version = ver
+				rec.Status = domain.StatusPublished
+				rec.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: conn}
+				rec.Assets = []domain.Asset{{Name: assetName, Hashes: hashes}}
+				up.spans[ver] = span{off, int64(len(raw))}
+				if i, dup := index[ver]; dup { // of duplicate keys, JSON keeps the last
+					up.versions[i] = rec
+					return nil
+				}
+				index[ver] = len(up.versions)
+				up.versions = append(up.versions, rec)
+				return nil
+			})
+		}
+		raw, err := s.transientValue()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case "dist-tags":
+			up.tags = nil
+			if err := json.Unmarshal(raw, &up.tags); err != nil {
+				return bad("dist-tags", err)
+			}
+		case "time":
+			times = nil
+			json.Unmarshal(raw, &times) // not an object: no times
+		case "readme":
+			up.readme = ""
+			json.Unmarshal(raw, &up.readme) // not a string: no readme
+		}
+		return nil
+	})
+	if err != nil {
+		return upstreamView{}, bad("not a well-formed JSON object", err)
+	}
+	for i := range up.versions {
+		var ts string
+		if json.Unmarshal(times[up.versions[i].Version], &ts) == nil {
+			at, _ := time.Parse(time.RFC3339Nano, ts)
+			up.versions[i].PublishedAt = at
+			up.versions[i].UpdatedAt = at.UnixMilli()
+		}
+	}
+	return up, nil
 }
 
 // declaredHashes returns the digests a manifest's dist declares (sha512
@@ -429,17 +518,19 @@ func (f *Format) ingestTarball(c echo.Context, rp repo, rt route, h domain.Hop, 
 	if err != nil || !found {
 		return false, err
 	}
-	body, err := doc.Bytes(ctx)
+	sec, err := doc.Open(ctx)
 	if err != nil {
 		return false, err
 	}
-	up, err := parseUpstreamPackument(body, n, h.ExternalConnection)
-	if err != nil {
-		return false, err
+	up, err := parseUpstreamPackumentAt(sec, sec.Size(), n, h.ExternalConnection)
+	var raw json.RawMessage
+	ok := false
+	if err == nil {
+		raw, ok = up.manifest(version)
 	}
-	raw, ok := up.raw[version]
-	if !ok {
-		return false, nil
+	sec.Close()
+	if err != nil || !ok {
+		return false, err
 	}
 	m, err := parseManifest(raw)
 	if err != nil {

@@ -14,8 +14,9 @@ import (
 // scanner walks JSON from a buffered reader without building values
 // except where asked (value), so attachment data can be streamed.
 type scanner struct {
-	br     *bufio.Reader
-	budget int64 // bytes still allowed outside attachment data
+	br      *bufio.Reader
+	budget  int64        // bytes still allowed outside attachment data
+	scratch bytes.Buffer // transientValue's
 }
 
 var errEnd = domain.Invalid("malformed document: unexpected end of JSON")
@@ -119,11 +120,23 @@ func (s *scanner) object(what string, member func(key string) error) error {
 // value reads the next JSON value and returns its bytes, checked to be
 // valid JSON.
 func (s *scanner) value() (json.RawMessage, error) {
+	var buf bytes.Buffer
+	return s.valueInto(&buf)
+}
+
+// transientValue is value for a caller that does not keep the bytes: they
+// are valid until the next call, and one buffer serves every value.
+func (s *scanner) transientValue() (json.RawMessage, error) {
+	s.scratch.Reset()
+	return s.valueInto(&s.scratch)
+}
+
+// valueInto reads the next JSON value into buf and returns its bytes.
+func (s *scanner) valueInto(buf *bytes.Buffer) (json.RawMessage, error) {
 	c, err := s.peek()
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	var buf bytes.Buffer
 	switch c {
 	case '{', '[':
 		depth := 0
@@ -135,7 +148,7 @@ func (s *scanner) value() (json.RawMessage, error) {
 			buf.WriteByte(b)
 			switch b {
 			case '"':
-				if err := s.stringRest(&buf); err != nil {
+				if err := s.stringRest(buf); err != nil {
 					return nil, err
 				}
 			case '{', '[':
@@ -150,7 +163,7 @@ func (s *scanner) value() (json.RawMessage, error) {
 	case '"':
 		b, _ := s.readByte()
 		buf.WriteByte(b)
-		if err := s.stringRest(&buf); err != nil {
+		if err := s.stringRest(buf); err != nil {
 			return nil, err
 		}
 	default:

@@ -69,11 +69,16 @@ func (f *Format) checkUpstreamCollision(ctx context.Context, rp repo, n Name, ve
 		if !found {
 			continue
 		}
-		view, err := parseUpstreamPackument(doc.Body, n, h.ExternalConnection)
+		sec, err := doc.Open(ctx)
+		if err != nil {
+			return err
+		}
+		view, err := parseUpstreamPackumentAt(sec, sec.Size(), n, h.ExternalConnection)
+		sec.Close()
 		if err != nil {
 			continue
 		}
-		if _, ok := view.raw[version]; ok {
+		if _, ok := view.spans[version]; ok {
 			return domain.Conflict("package-version", version,
 				"cannot publish %s@%s: version %s exists on the external connection %s and the package's origin configuration allows upstream versions",
 				n, version, version, h.ExternalConnection)
