@@ -11,7 +11,7 @@
 # and the counts below (RUNS, COLD_RUNS, WRK_SECONDS, ...).
 # BENCH_REGISTRY_ARGS: extra flags for the registry (e.g. --memory-limit).
 # --only PARTS runs some parts (comma-separated: warm, cold, wrk, fanin,
-# memory, gobench; the warm-up and idle RSS always run) and writes
+# memory, formats, gobench; the warm-up and idle RSS always run) and writes
 # bench/results/<date>-<host>-<parts>.md, leaving LATEST.md alone.
 # --servers LIST limits the servers (e.g. A,C: no Verdaccio).
 # --heap-profile takes Go heap profiles of A (idle, after wrk, after the
@@ -533,6 +533,16 @@ settle $(pids_of A) $(pids_of B)
 sleep "$IDLE_WAIT"
 END_A=$(rss_kb $(pids_of A)) END_B=$(rss_kb $(pids_of B))
 
+# ---------------------------------------------------------------- PyPI and Maven (bench/formats.sh)
+# its own nginx and registry, on its own ports and scratch directory
+FORMATS_MD=$RUN/tmp/formats.md
+if part formats; then
+	log "PyPI and Maven: bench/formats.sh"
+	BENCH_DIR=$W-formats BENCH_PORT=$((PORT0 + 100)) BENCH_REGISTRY_BIN=$REG \
+		"$BENCH/formats.sh" $([ $QUICK = 1 ] && echo --quick) --out "$FORMATS_MD" >"$RUN/logs/formats.log" 2>&1 ||
+		log "  bench/formats.sh failed, see $RUN/logs/formats.log"
+fi
+
 # ---------------------------------------------------------------- Go benchmarks
 GOOUT=$RUN/tmp/gobench.txt
 : >"$GOOUT"
@@ -663,11 +673,15 @@ if [ $PROFILE = 1 ]; then
 	done
 fi
 out ""
-out "## Not measured yet"
-out ""
-out "- PyPI: \`pip download\` of a wheel set through this registry vs a static PEP 503 tree (TODO, once the PyPI proxy lands)."
-out "- Maven: \`mvn dependency:go-offline\` through this registry vs a static file server over /usr/share/maven-repo (TODO, once the Maven proxy lands)."
-out ""
+if [ -s "$FORMATS_MD" ]; then
+	cat "$FORMATS_MD" >>"$RESULTS"
+	out ""
+elif part formats; then
+	out "## PyPI and Maven"
+	out ""
+	out "bench/formats.sh failed; see its log."
+	out ""
+fi
 out "Reproduce: \`${BENCH_REGISTRY_ARGS:+BENCH_REGISTRY_ARGS='$BENCH_REGISTRY_ARGS' }bench/run.sh${ARGS:+ $ARGS}\` (see bench/README.md)."
 
 mkdir -p "$BENCH/results"
