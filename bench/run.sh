@@ -124,7 +124,7 @@ log "mirroring the project's packuments and tarballs (once; kept in $W/mirror)"
 node "$BENCH/lib/mirror.mjs" fetch "$BENCH/npm-project/package-lock.json" "$UPSTREAM" "$W/mirror" >&2
 # nginx's tree (packuments with tarball URLs rewritten to nginx, and their
 # .gz) depends only on the ports and sizes, so it is kept between runs.
-WWW=$W/www2-$PC-$PU-$HUGE_MB
+WWW=$W/www3-$PC-$PU-$HUGE_MB
 read -r TB1_NAME TB1_VER TB1_SIZE TB2_NAME TB2_VER TB2_SIZE <<<"$(node "$BENCH/lib/mirror.mjs" pick "$W/mirror" | tr '\n' ' ')"
 
 # ---------------------------------------------------------------- counting upstream
@@ -133,7 +133,7 @@ PIDS+=($!)
 wait_http "$COUNTING/-/counts"
 if [ ! -f "$WWW/.done" ]; then
 	log "laying out and pre-compressing packuments for nginx (once; kept in $WWW)"
-	node "$BENCH/lib/mirror.mjs" layout "$W/mirror" "$WWW" "$NGINX" "$UPSTREAM"
+	node "$BENCH/lib/mirror.mjs" layout "$W/mirror" "$WWW" "$NGINX"
 	mkdir -p "$WWW/pk/full/bench-huge" "$WWW/pk/corgi/bench-huge"
 	curl -sf "$COUNTING/bench-huge" -o "$WWW/pk/full/bench-huge/doc.json"
 	node "$BENCH/lib/mirror.mjs" abbreviate <"$WWW/pk/full/bench-huge/doc.json" >"$WWW/pk/corgi/bench-huge/doc.json"
@@ -428,19 +428,16 @@ wrk_one() { # server url token label-index
 	# CPU: perf's task-clock when perf can attach (it counts the kernel's
 	# work in the server's context, sendfile's included, alike for every
 	# server; /proc's tick counts leave out soft-interrupt time), else /proc
-	local pstat=$RUN/tmp/pstat-$s-$i pstatpid=
+	# (perf stat counts the servers' processes while wrk runs)
+	local pstat=$RUN/tmp/pstat-$s-$i pstat_cmd=()
 	rm -f "$pstat"
-	if command -v perf >/dev/null; then
-		perf stat -x, -e task-clock -o "$pstat" -p "$(echo $pids | tr ' ' ',')" -- sleep "$WRK_SECONDS" >/dev/null 2>&1 &
-		pstatpid=$!
-	fi
+	command -v perf >/dev/null && pstat_cmd=(perf stat -x, -e task-clock -o "$pstat" -p "$(echo $pids | tr ' ' ',')" --)
 	local c0=$(cpu_ticks $pids)
-	wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency --timeout 30s -H "Accept-Encoding: gzip" -H "Accept: ${EP_ACCEPT[$i]}" \
+	"${pstat_cmd[@]}" wrk -t2 -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency --timeout 30s -H "Accept-Encoding: gzip" -H "Accept: ${EP_ACCEPT[$i]}" \
 		${tok:+-H "Authorization: Bearer $tok"} "$url" >"$f" 2>&1 || true
 	local c1=$(cpu_ticks $pids)
 	sample_rss_stop
 	[ -n "$perfpid" ] && { wait "$perfpid" || true; }
-	[ -n "$pstatpid" ] && { wait "$pstatpid" || true; }
 	settle $pids
 	local p=$(cat "$RUN/tmp/peak-$s-$i" 2>/dev/null || echo 0)
 	((p > ${PEAK[$s]:-0})) && PEAK[$s]=$p
@@ -452,6 +449,8 @@ wrk_one() { # server url token label-index
 	if [[ "$ms" =~ ^[0-9.]+$ ]]; then
 		CPU_HOW="perf stat task-clock"
 		WRK_CPU[$s,$i]=$(awk -v ms="$ms" -v n="${n:-0}" -v d="$WRK_SECONDS" 'BEGIN{if(n>0) printf "%.2f", ms/1000/n*1000; else printf "n/a (0 done in %ss, %.1f CPU s)", d, ms/1000}')
+	elif [ ${#pstat_cmd[@]} -gt 0 ]; then
+		WRK_CPU[$s,$i]="n/a (perf counted nothing)"
 	else
 	WRK_CPU[$s,$i]=$(awk -v c=$((c1 - c0)) -v n="${n:-0}" -v t="$TCK" -v d="$WRK_SECONDS" 'BEGIN{if(n>0) printf "%.2f", c/t/n*1000; else printf "n/a (0 done in %ss, %.1f CPU s)", d, c/t}')
 	fi

@@ -98,15 +98,18 @@ export function abbreviate(doc) {
 // layout writes www/pk/full/<name>/doc.json (the upstream's document) and
 // www/pk/corgi/<name>/doc.json (its abbreviation, made here: some
 // registries and mirrors answer every Accept with the full document), with
-// tarball URLs rewritten from upstream to base.
-function layout(raw, www, base, upstream) {
-  upstream = upstream.replace(/\/+$/, "") + "/";
+// every tarball URL rewritten to base + its path, where fetch stored the
+// file (a registry's packuments may name another host for tarballs than
+// the URL they were fetched from, e.g. a mirror's). Nothing in the tree
+// may point off this machine: the clients of nginx would fetch from there.
+function layout(raw, www, base) {
   base = base.replace(/\/+$/, "") + "/";
   fs.rmSync(www, { recursive: true, force: true });
   const full = path.join(raw, "pk", "full");
   for (const f of walk(full)) {
     if (!f.endsWith("/doc.json")) continue;
-    const text = fs.readFileSync(f, "utf8").split(`"tarball":"${upstream}`).join(`"tarball":"${base}`);
+    const text = fs.readFileSync(f, "utf8").replace(/"tarball":\s*"https?:\/\/[^\/"]+\//g, `"tarball":"${base}`);
+    if (/"tarball":\s*"https?:\/\//.test(text.split(`"tarball":"${base}`).join(""))) throw new Error(`${f}: a tarball URL was not rewritten`);
     const rel = path.relative(full, f);
     for (const [variant, body] of [["full", text], ["corgi", JSON.stringify(abbreviate(JSON.parse(text)))]]) {
       const out = path.join(www, "pk", variant, rel);
