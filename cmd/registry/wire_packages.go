@@ -178,7 +178,10 @@ func hashBlobAll(ctx context.Context, s blob.Store, digest string) (domain.Hashe
 
 // deliverPackageEvents feeds package events from JetStream (a durable
 // consumer, so nothing is missed across restarts) into the pipeline
-// engine, which starts each matching pipeline once per dedup id.
+// engine, which starts each matching pipeline once per dedup id. The
+// events that arrived while the engine was starting the previous ones go
+// to it together (startPackageEvents), so a burst of publishes costs one
+// engine transaction per pipeline and batch, not per event.
 func deliverPackageEvents(ctx context.Context, js jetstream.JetStream, prefix string, e *engine.Engine, log *slog.Logger) (jetstream.ConsumeContext, error) {
 	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
 		Durable: "pipelines", FilterSubject: prefix + ".codeartifact.>", AckPolicy: jetstream.AckExplicitPolicy,
@@ -187,20 +190,82 @@ func deliverPackageEvents(ctx context.Context, js jetstream.JetStream, prefix st
 	if err != nil {
 		return nil, fmt.Errorf("pipeline event consumer: %w", err)
 	}
-	return cons.Consume(func(m jetstream.Msg) {
+	msgs := make(chan jetstream.Msg, packageEventBatch)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done(): // unacknowledged: delivered again after the restart
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline event consumer: %w", err)
+	}
+	go startPackageEvents(ctx, msgs, e, log)
+	return cc, nil
+}
+
+// packageEventBatch bounds how many package events go to the engine at
+// once.
+const packageEventBatch = 64
+
+// startPackageEvents hands the package events of msgs to the engine until
+// ctx is done: each batch is the first event waiting plus whatever else
+// is already waiting.
+func startPackageEvents(ctx context.Context, msgs <-chan jetstream.Msg, e *engine.Engine, log *slog.Logger) {
+	for {
+		var batch []jetstream.Msg
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-msgs:
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < packageEventBatch {
+			select {
+			case m := <-msgs:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		startPackageEventBatch(ctx, batch, e, log)
+	}
+}
+
+// startPackageEventBatch starts the pipelines of a batch of package
+// events and acknowledges each event once its pipelines started.
+func startPackageEventBatch(ctx context.Context, batch []jetstream.Msg, e *engine.Engine, log *slog.Logger) {
+	evs := make([]pipeline.PackageEvent, 0, len(batch))
+	msgs := make([]jetstream.Msg, 0, len(batch))
+	for _, m := range batch {
 		var env struct {
 			Detail pipeline.PackageEvent `json:"detail"`
 		}
 		if err := json.Unmarshal(m.Data(), &env); err != nil {
 			log.Warn("undecodable package event", "subject", m.Subject(), "err", err)
 			m.Term()
-			return
+			continue
 		}
-		if _, err := e.HandlePackageEvent(ctx, env.Detail); err != nil {
-			log.Warn("starting pipelines for a package event", "event", env.Detail.EventDeduplicationID, "err", err)
+		evs, msgs = append(evs, env.Detail), append(msgs, m)
+	}
+	if len(evs) == 0 {
+		return
+	}
+	if _, err := e.HandlePackageEvents(ctx, evs); err == nil {
+		for _, m := range msgs {
+			m.Ack()
+		}
+		return
+	}
+	// One event may be what fails: start them one by one, so that the
+	// others are not redelivered (and finally dropped) with it.
+	for i, m := range msgs {
+		if _, err := e.HandlePackageEvent(ctx, evs[i]); err != nil {
+			log.Warn("starting pipelines for a package event", "event", evs[i].EventDeduplicationID, "err", err)
 			m.Nak()
-			return
+			continue
 		}
 		m.Ack()
-	})
+	}
 }

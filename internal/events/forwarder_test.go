@@ -74,7 +74,7 @@ func TestForwarderDeliversInOrderOnce(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	replay := &Forwarder{Queue: keepQueue{table}, JS: js, Log: log}
-	if n, err := replay.drain(ctx); n != 5 || err != nil {
+	if n, _, err := replay.drain(ctx); n != 5 || err != nil {
 		t.Fatalf("first drain: %d %v", n, err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -128,3 +128,115 @@ func TestForwarderDeliversInOrderOnce(t *testing.T) {
 type keepQueue struct{ *outbox.Table }
 
 func (keepQueue) MarkSent(context.Context, []int64) error { return nil }
+
+// slowMarkQueue holds MarkSent until release is closed.
+type slowMarkQueue struct {
+	*outbox.Table
+	marking chan []int64
+	release chan struct{}
+}
+
+func (q slowMarkQueue) MarkSent(ctx context.Context, ids []int64) error {
+	q.marking <- ids
+	<-q.release
+	return q.Table.MarkSent(ctx, ids)
+}
+
+// TestForwarderPublishesWhileMarking: an event committed while the
+// marking of earlier ones waits (for the database's write lock, say) is
+// published at once, the events still waiting to be marked are not
+// published twice, and all are marked once marking proceeds.
+func TestForwarderPublishesWhileMarking(t *testing.T) {
+	conn, err := StartEmbedded(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	js, _ := jetstream.New(conn.NC)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := EnsureStream(ctx, js, "registry"); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := conn.NC.SubscribeSync("registry.codebuild.p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, table := openOutbox(t)
+	q := slowMarkQueue{Table: table, marking: make(chan []int64, 16), release: make(chan struct{})}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&Forwarder{Queue: q, JS: js, Log: log, Poll: 5 * time.Millisecond}).Run(runCtx)
+	}()
+	cons, err := js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"registry.codebuild.p"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(i int) {
+		t.Helper()
+		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if got := m.Headers().Get(nats.MsgIdHdr); got != fmt.Sprintf("dedup-%d", i) {
+			t.Fatalf("message %d: id %q", i, got)
+		}
+	}
+
+	insert(t, db, 0, 2)
+	table.Notify()
+	next(0)
+	next(1)
+	select {
+	case ids := <-q.marking: // blocked in MarkSent from here on
+		if len(ids) == 0 || len(ids) > 2 {
+			t.Fatalf("marking %v", ids)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the forwarder never marked the published events")
+	}
+	insert(t, db, 2, 1)
+	table.Notify()
+	next(2) // published while the marking of 0 and 1 waits
+	// The forwarder has scanned the outbox again and again (Poll) while
+	// marking waited: nothing but the three events reached the stream.
+	close(q.release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := table.Len(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still in the outbox", n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the forwarder's progress
+	}
+	stop()
+	<-done
+	info, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := info.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si.State.Msgs != 3 {
+		t.Fatalf("stream holds %d messages, want 3", si.State.Msgs)
+	}
+	// Core subscribers see every publish, duplicates the stream dropped
+	// included.
+	if err := conn.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := seen.Pending(); n != 3 {
+		t.Fatalf("%d publishes, want 3 (none repeated)", n)
+	}
+}

@@ -72,19 +72,29 @@ func (r *Relay) Run(ctx context.Context) error {
 type relaySource struct{ r *Relay }
 
 func (s relaySource) Pending(ctx context.Context, limit int) ([]outbox.Message, error) {
+	out, _, err := s.pendingSkipping(ctx, limit, func(int64) bool { return false })
+	return out, err
+}
+
+// pendingSkipping renders only the events the forwarder has yet to
+// publish (the others wait for their marking).
+func (s relaySource) pendingSkipping(ctx context.Context, limit int, skip func(int64) bool) ([]outbox.Message, int, error) {
 	evs, err := s.r.Outbox.PendingEvents(ctx, limit)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]outbox.Message, 0, len(evs))
 	for _, e := range evs {
+		if skip(e.ID) {
+			continue
+		}
 		body, err := s.r.Envelope(e)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = append(out, outbox.Message{ID: e.ID, Subject: e.Subject, DedupID: e.DedupID, Data: body})
 	}
-	return out, nil
+	return out, len(evs), nil
 }
 
 func (s relaySource) MarkSent(ctx context.Context, ids []int64) error {

@@ -28,6 +28,12 @@ type DB struct {
 	account  string        // written into events
 	eventsCh chan struct{} // signalled after commits that wrote events
 
+	// writer admits one write at a time: SQLite allows one writer, and a
+	// writer waiting in its busy handler sleeps (1 to 100 ms) instead of
+	// starting when the previous commit ends, which under a burst of
+	// publishes made the tail of a publish hundreds of milliseconds.
+	writer chan struct{}
+
 	groups groupCache // package groups per domain (groups.go)
 	cache  *readCache // answers of per-request reads (readcache.go)
 }
@@ -47,7 +53,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	ro.SetMaxOpenConns(16)
-	return &DB{db: sdb, ro: ro, eventsCh: make(chan struct{}, 1), cache: newReadCache()}, nil
+	return &DB{db: sdb, ro: ro, eventsCh: make(chan struct{}, 1), cache: newReadCache(), writer: make(chan struct{}, 1)}, nil
 }
 
 // Close closes the database.
@@ -84,6 +90,10 @@ func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // rawTx runs fn in a write transaction without event processing.
 func (d *DB) rawTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := d.lockWriter(ctx); err != nil {
+		return err
+	}
+	defer d.unlockWriter()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -99,6 +109,18 @@ func (d *DB) rawTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return nil
 }
+
+// lockWriter waits for the write turn, or for ctx to end.
+func (d *DB) lockWriter(ctx context.Context) error {
+	select {
+	case d.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: waiting to write: %w", ctx.Err())
+	}
+}
+
+func (d *DB) unlockWriter() { <-d.writer }
 
 // Meta returns the value stored under key, or "" if none.
 func (d *DB) Meta(ctx context.Context, key string) (string, error) {

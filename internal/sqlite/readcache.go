@@ -70,6 +70,10 @@ func (d *DB) Generation() uint64 { return d.cache.gen.Load() }
 
 // exec runs a single-statement write outside a transaction.
 func (d *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := d.lockWriter(ctx); err != nil {
+		return nil, err
+	}
+	defer d.unlockWriter()
 	defer d.changed()
 	return d.db.ExecContext(ctx, q, args...)
 }

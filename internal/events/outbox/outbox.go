@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -63,12 +64,21 @@ func Insert(ctx context.Context, tx Execer, subject, dedupID string, data []byte
 // for concurrent use.
 type Table struct {
 	db      *sql.DB
+	writes  sync.Locker // held around MarkSent's deletes; nil: none
 	changed chan struct{}
 }
 
 // New returns the events table of db (created by Schema).
 func New(db *sql.DB) *Table {
 	return &Table{db: db, changed: make(chan struct{}, 1)}
+}
+
+// NewLocked is New for an owner that serialises its own writes on
+// writes: MarkSent holds it around its deletes, so the relay's writes
+// queue with the owner's instead of waiting in SQLite's busy handler.
+// Never call MarkSent while holding writes.
+func NewLocked(db *sql.DB, writes sync.Locker) *Table {
+	return &Table{db: db, writes: writes, changed: make(chan struct{}, 1)}
 }
 
 // Notify tells the relay that events were committed.
@@ -109,12 +119,21 @@ func (t *Table) MarkSent(ctx context.Context, ids []int64) error {
 			args[i] = id
 		}
 		q := `DELETE FROM events WHERE id IN (?` + strings.Repeat(",?", n-1) + `)`
-		if _, err := t.db.ExecContext(ctx, q, args...); err != nil {
+		if err := t.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("outbox: mark sent: %w", err)
 		}
 		ids = ids[n:]
 	}
 	return nil
+}
+
+func (t *Table) exec(ctx context.Context, q string, args ...any) error {
+	if t.writes != nil {
+		t.writes.Lock()
+		defer t.writes.Unlock()
+	}
+	_, err := t.db.ExecContext(ctx, q, args...)
+	return err
 }
 
 // Len returns how many events wait to be published.

@@ -72,7 +72,7 @@ func (e *ActionError) Error() string { return e.Message }
 // re-attach to it through Job.ExternalID.
 func (j *Job) SetExternal(ctx context.Context, id, url string) error {
 	j.ExternalID = id
-	_, err := j.engine.db.sql.ExecContext(ctx, `UPDATE action_executions SET external_id = ?, external_url = ? WHERE id = ? AND status = 'InProgress'`,
+	_, err := j.engine.db.exec(ctx, `UPDATE action_executions SET external_id = ?, external_url = ? WHERE id = ? AND status = 'InProgress'`,
 		id, url, j.ActionExecutionID)
 	return err
 }
@@ -121,7 +121,7 @@ func (e *Engine) run(ctx context.Context, cancel context.CancelFunc, j *Job) {
 
 // complete records the outcome of a run.
 func (e *Engine) complete(j *Job, res Result, runErr error) {
-	err := e.change(context.Background(), j.Pipeline, func(tx *sql.Tx, fx *effects) error {
+	err := e.changeGrouped(j.Pipeline, func(tx *sql.Tx, fx *effects) error {
 		ctx := context.Background()
 		row, err := loadAction(ctx, tx, j.ActionExecutionID)
 		if err != nil || row == nil || row.Status != pipeline.StatusInProgress {

@@ -139,7 +139,11 @@ func (e *Engine) RetryStage(ctx context.Context, name, stageName, id, mode strin
 		if st == nil || x.StageIndex != idx || x.Waiting || (st.Status != pipeline.StatusFailed && st.Status != pipeline.StatusStopped) {
 			return pipeline.Errorf(pipeline.ErrStageNotRetryable, "Unable to retry stage '%s' of execution '%s': the stage did not fail or stop", stageName, id)
 		}
-		if cur, _ := loadActiveExecs(ctx, tx, name); d.ExecutionMode != pipeline.ModeParallel {
+		if d.ExecutionMode != pipeline.ModeParallel {
+			cur, err := loadActiveExecs(ctx, tx, name)
+			if err != nil {
+				return err
+			}
 			for _, o := range cur {
 				if !o.Waiting && o.StageIndex == idx {
 					return pipeline.Errorf(pipeline.ErrConflict, "Stage '%s' is in use by execution '%s'", stageName, o.ID)

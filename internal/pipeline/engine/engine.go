@@ -87,7 +87,9 @@ func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
 // Locks: each pipeline has a mutex that serialises every change to its
 // executions (API calls, action completions, timers, package events);
 // e.mu guards the engine's maps and is only taken briefly, possibly while
-// a pipeline lock is held, never the other way round.
+// a pipeline lock is held, never the other way round. Write transactions
+// take the database's write lock (db.writes) inside a pipeline's lock;
+// e.mu and db.writes are never held together.
 type Engine struct {
 	opts      Options
 	db        *db
@@ -100,6 +102,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	locks   map[string]*sync.Mutex
+	grouped map[string][]*groupedChange   // per pipeline, waiting for its lock (group.go)
 	running map[string]context.CancelFunc // action execution id -> cancel
 	timers  map[string]func() bool        // approval action execution id -> stop
 	closing bool
@@ -164,8 +167,8 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{opts: o, db: d, log: o.Log, locks: map[string]*sync.Mutex{}, running: map[string]context.CancelFunc{},
-		timers: map[string]func() bool{}, decls: map[declKey]*pipeline.Declaration{}, outbox: outbox.New(d.sql)}
+	e := &Engine{opts: o, db: d, log: o.Log, locks: map[string]*sync.Mutex{}, grouped: map[string][]*groupedChange{}, running: map[string]context.CancelFunc{},
+		timers: map[string]func() bool{}, decls: map[declKey]*pipeline.Declaration{}, outbox: outbox.NewLocked(d.sql, &d.writes)}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.providers = map[pipeline.ActionTypeID]Provider{}
 	for _, p := range builtinProviders() {
@@ -275,6 +278,11 @@ func (e *Engine) change(ctx context.Context, name string, fn func(tx *sql.Tx, fx
 	l := e.lock(name)
 	l.Lock()
 	defer l.Unlock()
+	return e.changeLocked(ctx, name, fn)
+}
+
+// changeLocked is change with the pipeline's lock held.
+func (e *Engine) changeLocked(ctx context.Context, name string, fn func(tx *sql.Tx, fx *effects) error) error {
 	var fx effects
 	err := e.db.tx(ctx, func(tx *sql.Tx) error {
 		fx = effects{}

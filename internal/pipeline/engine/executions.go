@@ -105,6 +105,9 @@ func (e *Engine) startExec(ctx context.Context, tx *sql.Tx, x *execRow, d *pipel
 	}
 	fx.touch(x.ID)
 	fx.events = append(fx.events, e.pipelineEvent(x, StateStarted))
+	if d.ExecutionMode != pipeline.ModeSuperseded {
+		return nil // only superseding compares a new execution with the others
+	}
 	execs, err := loadActiveExecs(ctx, tx, x.Pipeline)
 	if err != nil {
 		return err
@@ -122,6 +125,16 @@ func (e *Engine) startExec(ctx context.Context, tx *sql.Tx, x *execRow, d *pipel
 // pipeline and event deduplication id, and returns the ids of the
 // executions it started.
 func (e *Engine) HandlePackageEvent(ctx context.Context, ev pipeline.PackageEvent) ([]string, error) {
+	return e.HandlePackageEvents(ctx, []pipeline.PackageEvent{ev})
+}
+
+// HandlePackageEvents is HandlePackageEvent for several events, in order:
+// the executions one pipeline gets from them start in one transaction (one
+// commit), which is what lets a burst of publishes start their pipelines
+// as fast as they arrive. An error means that some pipeline started none
+// of the executions the events asked of it; handling the events again
+// starts only what is missing.
+func (e *Engine) HandlePackageEvents(ctx context.Context, evs []pipeline.PackageEvent) ([]string, error) {
 	rows, err := e.db.sql.QueryContext(ctx, `SELECT name, version FROM pipelines ORDER BY name`)
 	if err != nil {
 		return nil, err
@@ -147,63 +160,89 @@ func (e *Engine) HandlePackageEvent(ctx context.Context, ev pipeline.PackageEven
 		if err != nil {
 			continue // deleted meanwhile
 		}
-		var matched []string
-		for _, a := range d.Stages[0].Actions {
-			if a.ActionTypeID == awsType(pipeline.CategorySource, "CodeArtifact") && pipeline.FilterOf(a.Configuration).Triggers(ev) {
-				matched = append(matched, a.Name)
+		type trigger struct {
+			ev      pipeline.PackageEvent
+			matched []string
+		}
+		var triggers []trigger
+		for _, ev := range evs {
+			var matched []string
+			for _, a := range d.Stages[0].Actions {
+				if a.ActionTypeID == awsType(pipeline.CategorySource, "CodeArtifact") && pipeline.FilterOf(a.Configuration).Triggers(ev) {
+					matched = append(matched, a.Name)
+				}
+			}
+			if len(matched) > 0 {
+				triggers = append(triggers, trigger{ev, matched})
 			}
 		}
-		if len(matched) == 0 {
+		if len(triggers) == 0 {
 			continue
 		}
-		var id string
+		var ids []string
 		err = e.change(ctx, p.name, func(tx *sql.Tx, fx *effects) error {
+			ids = nil
 			cur, err := loadPipeline(ctx, tx, p.name)
 			if err != nil || cur.Version != p.version {
 				return err // deleted or updated meanwhile: the next event sees the new version
 			}
-			x := &execRow{ID: newUUID(), Pipeline: p.name, Version: p.version, Mode: d.ExecutionMode, Status: pipeline.StatusInProgress,
-				TriggerType: pipeline.TriggerCloudWatchEvent, TriggerDetail: packageEventDetail(e.opts, ev),
-				Source: execSource{Actions: matched, Event: &ev}}
-			if ev.EventDeduplicationID != "" {
-				res, err := tx.ExecContext(ctx, `INSERT INTO trigger_events(pipeline, dedup_id, execution_id, received) VALUES (?,?,?,?)
-					ON CONFLICT DO NOTHING`, p.name, ev.EventDeduplicationID, x.ID, e.nowMs())
+			for _, t := range triggers {
+				id, err := e.startForEvent(ctx, tx, p.name, p.version, d, t.ev, t.matched, fx)
 				if err != nil {
 					return err
 				}
-				if n, _ := res.RowsAffected(); n == 0 {
-					return nil // already handled
+				if id != "" {
+					ids = append(ids, id)
 				}
 			}
-			vars, err := resolveVariables(d, nil)
-			if err != nil {
-				x.Status, x.Summary = pipeline.StatusFailed, err.Error()
-			}
-			x.Variables = vars
-			id = x.ID
-			if x.Status == pipeline.StatusFailed {
-				seq, err := nextSeq(ctx, tx)
-				if err != nil {
-					return err
-				}
-				x.Seq, x.WaitSeq, x.Started, x.Updated = seq, seq, e.nowMs(), e.nowMs()
-				if err := insertExec(ctx, tx, x); err != nil {
-					return err
-				}
-				fx.events = append(fx.events, e.pipelineEvent(x, StateFailed))
-				return nil
-			}
-			return e.startExec(ctx, tx, x, d, fx)
+			return nil
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("pipeline %s: %w", p.name, err))
 			continue
 		}
-		if id != "" {
-			started = append(started, id)
-		}
+		started = append(started, ids...)
 	}
 	return started, errors.Join(errs...)
+}
+
+// startForEvent starts an execution of version version (d) of pipeline
+// name for a package event that matched the source actions matched,
+// unless one was started for the event's deduplication id already; it
+// returns the new execution's id, or "".
+func (e *Engine) startForEvent(ctx context.Context, tx *sql.Tx, name string, version int, d *pipeline.Declaration, ev pipeline.PackageEvent,
+	matched []string, fx *effects) (string, error) {
+	x := &execRow{ID: newUUID(), Pipeline: name, Version: version, Mode: d.ExecutionMode, Status: pipeline.StatusInProgress,
+		TriggerType: pipeline.TriggerCloudWatchEvent, TriggerDetail: packageEventDetail(e.opts, ev),
+		Source: execSource{Actions: matched, Event: &ev}}
+	if ev.EventDeduplicationID != "" {
+		res, err := tx.ExecContext(ctx, `INSERT INTO trigger_events(pipeline, dedup_id, execution_id, received) VALUES (?,?,?,?)
+			ON CONFLICT DO NOTHING`, name, ev.EventDeduplicationID, x.ID, e.nowMs())
+		if err != nil {
+			return "", err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", nil // already handled
+		}
+	}
+	vars, err := resolveVariables(d, nil)
+	if err != nil {
+		x.Status, x.Summary = pipeline.StatusFailed, err.Error()
+	}
+	x.Variables = vars
+	if x.Status == pipeline.StatusFailed {
+		seq, err := nextSeq(ctx, tx)
+		if err != nil {
+			return "", err
+		}
+		x.Seq, x.WaitSeq, x.Started, x.Updated = seq, seq, e.nowMs(), e.nowMs()
+		if err := insertExec(ctx, tx, x); err != nil {
+			return "", err
+		}
+		fx.events = append(fx.events, e.pipelineEvent(x, StateFailed))
+		return x.ID, nil
+	}
+	return x.ID, e.startExec(ctx, tx, x, d, fx)
 }
 
 // packageEventDetail is the trigger detail of an event-started execution:

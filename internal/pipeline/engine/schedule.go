@@ -58,7 +58,17 @@ func (e *Engine) step(ctx context.Context, tx *sql.Tx, name string, fx *effects)
 	if err != nil {
 		return false, err
 	}
-	execs, err := loadActiveExecs(ctx, tx, name)
+	// Only the touched executions and the waiters can move. Under PARALLEL
+	// no rule compares an execution with the others (no stage lock, no
+	// superseding), so the round reads just those and costs the same with
+	// one execution in flight or thousands; the other modes need every
+	// active execution for their stage locks.
+	var execs []*execRow
+	if cur.ExecutionMode == pipeline.ModeParallel && !fx.all {
+		execs, err = loadMovableExecs(ctx, tx, name, fx.touched)
+	} else {
+		execs, err = loadActiveExecs(ctx, tx, name)
+	}
 	if err != nil {
 		return false, err
 	}

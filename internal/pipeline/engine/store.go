@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/artifactd/registry/internal/pipeline"
@@ -18,9 +20,17 @@ var migrations embed.FS
 
 // db is the engine's own SQLite database (pipelines.db): WAL, writes take
 // the lock at BEGIN (IMMEDIATE) so transactions never deadlock upgrading.
+//
+// Every write of this process holds writes (the outbox's deletes too), so
+// writers queue on a Go mutex, handed over the moment the previous commit
+// is done, instead of in SQLite's busy handler, which sleeps 1, 2, 5, 10,
+// ... up to 100 ms between retries: under load those sleeps were the
+// tail of event-to-start latency. Lock order: a pipeline's lock, then
+// writes.
 type db struct {
-	sql *sql.DB
-	ro  *sql.DB // read-only snapshots (deferred BEGIN)
+	sql    *sql.DB
+	ro     *sql.DB // read-only snapshots (deferred BEGIN)
+	writes sync.Mutex
 }
 
 func openDB(ctx context.Context, path string) (*db, error) {
@@ -46,10 +56,19 @@ func (d *db) close() error {
 
 // tx runs fn in a write transaction, committing if it returns nil.
 func (d *db) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	d.writes.Lock()
+	defer d.writes.Unlock()
 	if err := sqlitedb.Tx(ctx, d.sql, fn); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	return nil
+}
+
+// exec runs one write statement outside a transaction.
+func (d *db) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	d.writes.Lock()
+	defer d.writes.Unlock()
+	return d.sql.ExecContext(ctx, query, args...)
 }
 
 // querier is what reads need: the database or a transaction.
@@ -212,6 +231,38 @@ func loadExec(ctx context.Context, q querier, pipelineName, id string) (*execRow
 
 func loadActiveExecs(ctx context.Context, q querier, pipelineName string) ([]*execRow, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+execCols+` FROM executions WHERE pipeline = ? AND status IN ('InProgress', 'Stopping') ORDER BY seq`, pipelineName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*execRow
+	for rows.Next() {
+		x, err := scanExec(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// loadMovableExecs returns the pipeline's active executions that are
+// waiting before a stage or whose ids are in touched, ordered by seq: the
+// ones a scheduling round can move when no rule compares an execution
+// with the others (PARALLEL). It reads no other execution, so its cost
+// does not grow with the executions in flight.
+func loadMovableExecs(ctx context.Context, q querier, pipelineName string, touched map[string]bool) ([]*execRow, error) {
+	query := `SELECT ` + execCols + ` FROM executions WHERE pipeline = ? AND waiting = 1 AND status IN ('InProgress', 'Stopping')`
+	args := []any{pipelineName}
+	if len(touched) > 0 {
+		query += ` UNION SELECT ` + execCols + ` FROM executions WHERE id IN (?` + strings.Repeat(",?", len(touched)-1) + `)
+			AND pipeline = ? AND status IN ('InProgress', 'Stopping')`
+		for id := range touched {
+			args = append(args, id)
+		}
+		args = append(args, pipelineName)
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, err
 	}
