@@ -31,8 +31,9 @@ type Client struct {
 	br      *breaker
 	metrics Metrics
 	meta    scopedCache
-	recent  *lru.Cache[string, blob.Put] // key -> committed fill
-	purges  atomic.Uint64                // bumped by Purge; a refresh begun earlier does not store
+	recent  *lru.Cache[string, blob.Put]  // key -> committed fill
+	missing *lru.Cache[string, time.Time] // artifact key -> when upstream last answered 404/410
+	purges  atomic.Uint64                 // bumped by Purge; a refresh begun earlier does not store
 
 	closing context.Context // done when Close is called; detached work derives its end from it
 	stop    context.CancelFunc
@@ -71,6 +72,10 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: %w", cfg.Name, err)
 	}
+	missing, err := lru.New[string, time.Time](max(cfg.RecentFills, 1))
+	if err != nil {
+		return nil, fmt.Errorf("upstream %s: %w", cfg.Name, err)
+	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
@@ -90,6 +95,7 @@ func New(cfg Config) (*Client, error) {
 		metrics: cfg.Metrics,
 		meta:    scopedCache{m: newMemCache(cfg.MemoryBytes)},
 		recent:  recent,
+		missing: missing,
 		closing: closing,
 		stop:    stop,
 		fills:   make(map[string]*fill),

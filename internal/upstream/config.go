@@ -71,7 +71,8 @@ type Config struct {
 	// MetadataTTL is how long a metadata copy is served without asking
 	// upstream. Default 5m.
 	MetadataTTL time.Duration
-	// NegativeTTL is how long a definitive 404/410 is remembered. Default 2m.
+	// NegativeTTL is how long a definitive 404/410 is remembered, for
+	// metadata and for artifacts (the last RecentFills keys). Default 2m.
 	NegativeTTL time.Duration
 	// StaleAfter is how long a caller holding an expired copy waits for the
 	// revalidation before it is served the stale copy instead (the

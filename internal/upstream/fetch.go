@@ -49,6 +49,15 @@ func (c *Client) Fetch(ctx context.Context, key, rawURL string, want Integrity) 
 		f := c.fills[key]
 		joined := f != nil
 		if f == nil && try == 0 {
+			if at, ok := c.missing.Get(key); ok && c.cfg.Now().Sub(at) < c.cfg.NegativeTTL {
+				c.mu.Unlock()
+				// A miss upstream answered lately (404/410) is not asked
+				// again for NegativeTTL: clients probe for files that do
+				// not exist (Maven's checksums and default plugins) on
+				// every build.
+				c.metrics.Lookup(c.cfg.Name, KindArtifact, NegativeHit)
+				return nil, c.wrap("GET", u, notFoundError(http.StatusNotFound))
+			}
 			if p, ok := c.recent.Get(key); ok && want.Check(p.Hashes) == nil {
 				c.mu.Unlock()
 				d, err := c.openCommitted(ctx, key, p)
@@ -129,8 +138,12 @@ func (c *Client) runFill(ctx context.Context, f *fill, u *url.URL) {
 	}
 	c.mu.Lock()
 	delete(c.fills, f.key)
-	if err == nil {
+	switch {
+	case err == nil:
 		c.recent.Add(f.key, put)
+		c.missing.Remove(f.key)
+	case domain.KindOf(err) == domain.ErrNotFound:
+		c.missing.Add(f.key, c.cfg.Now())
 	}
 	c.mu.Unlock()
 	if unseen := f.finish(put, err); unseen && err != nil && !errors.Is(err, domain.ErrNotFound) {

@@ -409,3 +409,46 @@ func TestFetchAfterCollected(t *testing.T) {
 		t.Fatalf("upstream saw %d requests, want 2", got)
 	}
 }
+
+// TestFetchRemembersMisses: a 404 for an artifact is remembered for
+// NegativeTTL (upstream is not asked again), forgotten after it, on Purge,
+// and once the file exists and is fetched.
+func TestFetchRemembersMisses(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.NegativeTTL = time.Minute })
+	body := payload(5, 64<<10)
+	s256, _, _ := declared(body)
+	ctx := context.Background()
+	fetch := func() error {
+		d, err := e.c.Fetch(ctx, "k", "pkg/-/pkg-1.0.0.tgz", Integrity{SHA256: s256})
+		if err == nil {
+			_, err = io.ReadAll(d)
+			d.Close()
+		}
+		return err
+	}
+	for range 3 {
+		if err := fetch(); !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("missing: %v", err)
+		}
+	}
+	waitFor(t, 5*time.Second, requestsAre(e.faults, 1))
+	e.clock.advance(time.Minute)
+	if err := fetch(); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("missing after the TTL: %v", err)
+	}
+	waitFor(t, 5*time.Second, requestsAre(e.faults, 2))
+	e.origin.set(tarPath, body)
+	if err := fetch(); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("published meanwhile, still remembered as missing: %v", err)
+	}
+	if err := e.c.Purge(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fetch(); err != nil {
+		t.Fatalf("after Purge: %v", err)
+	}
+	waitFor(t, 5*time.Second, requestsAre(e.faults, 3))
+	if e.metrics.lookups["artifact/negative_hit"] != 3 {
+		t.Errorf("lookups %v", e.metrics.lookups)
+	}
+}

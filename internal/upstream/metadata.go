@@ -393,6 +393,7 @@ func readBody(r io.Reader, declared, limit int64) ([]byte, error) {
 // A refresh in progress completes for its waiters but is not stored.
 func (c *Client) Purge(ctx context.Context, key string) error {
 	c.meta.purge(key)
+	c.missing.Remove(key)
 	if c.cfg.Persist == nil {
 		return nil
 	}
@@ -416,8 +417,6 @@ type persistLoad struct {
 	ok   bool
 }
 
-// loadPersisted reads key's persisted copy into memory, once however many
-// callers miss at the same time. The error is ctx's, or one after Close.
 // loadHeaderOrDoc reads a persisted document: only its header when it is
 // too big for the memory cache and the Persister can tell without reading
 // the body (a DiskCache), so a restarted server does not read a document
@@ -437,6 +436,8 @@ func (c *Client) loadHeaderOrDoc(ctx context.Context, key string) (Doc, error) {
 	return c.cfg.Persist.Load(ctx, c.cfg.Name, key)
 }
 
+// loadPersisted reads key's persisted copy into memory, once however many
+// callers miss at the same time. The error is ctx's, or one after Close.
 func (c *Client) loadPersisted(ctx context.Context, key string) (entry, bool, error) {
 	c.mu.Lock()
 	pl := c.loads[key]
