@@ -340,7 +340,7 @@ UP_WHAT=$(tail -n "$UP_WARM" "$RUN/logs/upstream-access.log" | awk '{n = split($
 	awk '{printf "%s%s x %s %s", (NR > 1 ? "; " : ""), $1, $2, $3}')
 UP_MISSES=
 if [ "$UP_WARM" -gt 0 ] && ! tail -n "$UP_WARM" "$RUN/logs/upstream-access.log" | awk '$9 != 404 {bad = 1} END {exit !bad}'; then
-	UP_MISSES=" All of them are misses (404): files the client asks for that the upstream lacks (Maven's super POM names maven-antrun-plugin 1.3 and maven-assembly-plugin 2.2-beta-5, which Debian does not ship); A asks the upstream again on every run, it does not remember a miss."
+	UP_MISSES=" All of them are misses (404): files the client asks for that the upstream lacks (Maven's super POM names maven-antrun-plugin 1.3 and maven-assembly-plugin 2.2-beta-5, which Debian does not ship); A remembers a miss for its NegativeTTL (2 minutes) and asks again after that, so a round started later than that after the previous one asks once more."
 fi
 A_CPU=$(awk -v t="$(($(cpu_ticks "$A_PID") - CPU0))" -v h="$TCK" 'BEGIN{printf "%.2f", t/h}')
 med() { tr ' ' '\n' <<<"${T[$1]}" | grep . | median; }
