@@ -99,20 +99,7 @@ func TestForwarderDeliversInOrderOnce(t *testing.T) {
 			t.Fatalf("message %d: id %q data %s", i, got, m.Data())
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := table.Len(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still in the outbox", n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the forwarder's progress
-	}
+	waitEmpty(t, ctx, table)
 	info, err := js.Stream(ctx, StreamName)
 	if err != nil {
 		t.Fatal(err)
@@ -204,20 +191,7 @@ func TestForwarderPublishesWhileMarking(t *testing.T) {
 	// The forwarder has scanned the outbox again and again (Poll) while
 	// marking waited: nothing but the three events reached the stream.
 	close(q.release)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := table.Len(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still in the outbox", n)
-		}
-		time.Sleep(10 * time.Millisecond) // polling the forwarder's progress
-	}
+	waitEmpty(t, ctx, table)
 	stop()
 	<-done
 	info, err := js.Stream(ctx, StreamName)
@@ -238,5 +212,25 @@ func TestForwarderPublishesWhileMarking(t *testing.T) {
 	}
 	if n, _, _ := seen.Pending(); n != 3 {
 		t.Fatalf("%d publishes, want 3 (none repeated)", n)
+	}
+}
+
+// waitEmpty polls until the forwarder has marked every event of table
+// sent (deleted), for at most 10 s.
+func waitEmpty(t *testing.T, ctx context.Context, table *outbox.Table) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := table.Len(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still in the outbox", n)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the forwarder's progress
 	}
 }

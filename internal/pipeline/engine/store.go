@@ -230,7 +230,12 @@ func loadExec(ctx context.Context, q querier, pipelineName, id string) (*execRow
 }
 
 func loadActiveExecs(ctx context.Context, q querier, pipelineName string) ([]*execRow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+execCols+` FROM executions WHERE pipeline = ? AND status IN ('InProgress', 'Stopping') ORDER BY seq`, pipelineName)
+	return queryExecs(ctx, q, `SELECT `+execCols+` FROM executions WHERE pipeline = ? AND status IN ('InProgress', 'Stopping') ORDER BY seq`, pipelineName)
+}
+
+// queryExecs runs a query selecting execCols and scans every row.
+func queryExecs(ctx context.Context, q querier, query string, args ...any) ([]*execRow, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -262,20 +267,7 @@ func loadMovableExecs(ctx context.Context, q querier, pipelineName string, touch
 		}
 		args = append(args, pipelineName)
 	}
-	rows, err := q.QueryContext(ctx, query+` ORDER BY seq`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*execRow
-	for rows.Next() {
-		x, err := scanExec(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return queryExecs(ctx, q, query+` ORDER BY seq`, args...)
 }
 
 // stageRow is one stage of one execution.
