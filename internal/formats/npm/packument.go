@@ -61,11 +61,20 @@ func (v visibleView) record(i int) domain.VersionRecord {
 // always find one. ok is false when nothing is visible.
 func visible(pv domain.PackageView) (v visibleView, ok bool) {
 	v.name = nameOf(pv.Package.PackageRef)
-	listed := map[string]bool{}
+	listed := make(map[string]bool, len(pv.Versions))
 	for _, r := range pv.Versions {
 		if r.Status.Listed() && tarballAsset(r.Assets) != nil {
-			v.versions = append(v.versions, r)
 			listed[r.Version] = true
+		}
+	}
+	if len(listed) == len(pv.Versions) {
+		v.versions = pv.Versions // all listed (an upstream's versions always are): shared, not copied
+	} else {
+		v.versions = make([]domain.VersionRecord, 0, len(listed))
+		for _, r := range pv.Versions {
+			if listed[r.Version] {
+				v.versions = append(v.versions, r)
+			}
 		}
 	}
 	if len(v.versions) == 0 {

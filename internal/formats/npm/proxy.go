@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -244,12 +245,21 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 			}
 			versions, tags = up.versions, up.tags
 		}
-		for _, r := range versions {
-			if _, seen := from[r.Version]; seen {
-				continue
+		if len(pv.Versions) == 0 {
+			// the first hop with versions (often the only one): its records
+			// as they are, not copied (clipped: a later hop's append copies)
+			pv.Versions = slices.Clip(versions)
+			for _, r := range versions {
+				from[r.Version] = h
 			}
-			from[r.Version] = h
-			pv.Versions = append(pv.Versions, r)
+		} else {
+			for _, r := range versions {
+				if _, seen := from[r.Version]; seen {
+					continue
+				}
+				from[r.Version] = h
+				pv.Versions = append(pv.Versions, r)
+			}
 		}
 		hopTags = append(hopTags, tags)
 	}
