@@ -376,7 +376,10 @@ func readBody(r io.Reader, declared, limit int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if declared > 0 {
-		buf.Grow(int(declared))
+		// ReadFrom wants MinRead bytes free before every read, the one
+		// that sees EOF included: without them an exactly sized buffer
+		// doubles at the end.
+		buf.Grow(int(declared) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {

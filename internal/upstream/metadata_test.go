@@ -338,3 +338,16 @@ func TestMetadataCoalesced(t *testing.T) {
 		t.Fatalf("upstream saw %d requests, want 1", got)
 	}
 }
+
+// TestReadBodyExactSize: a body whose length is declared is read into one
+// buffer of about that size (ReadFrom doubled an exactly sized one).
+func TestReadBodyExactSize(t *testing.T) {
+	body := payload(7, 1<<20)
+	got, err := readBody(bytes.NewReader(body), int64(len(body)), 1<<30)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+	if cap(got) > len(body)+64<<10 {
+		t.Fatalf("a %d byte body took a %d byte buffer", len(body), cap(got))
+	}
+}
