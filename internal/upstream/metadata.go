@@ -307,7 +307,7 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 		status = resp.StatusCode
 		switch {
 		case status == http.StatusOK:
-			body, err := readBody(resp.Body, resp.ContentLength, c.cfg.MaxMetadataBytes)
+			body, err := c.readMetadataBody(resp.Body, resp.ContentLength)
 			if err != nil {
 				return err
 			}
@@ -366,6 +366,51 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 		c.persistDelete(ctx, key) // purged while saving
 	}
 	return doc, nil
+}
+
+// spoolAbove is the size from which a metadata body of unknown length
+// (a gzip-coded answer, decoded on the fly) goes through a spool file.
+const spoolAbove = 1 << 20
+
+// readMetadataBody reads a whole metadata body (readBody). One of unknown
+// length longer than spoolAbove is copied to an unlinked spool file first
+// and read back into one buffer of its exact size: a buffer grown as the
+// bytes come doubles, so a 30 MB packument would hold up to 64 MB while
+// it is read.
+func (c *Client) readMetadataBody(r io.Reader, declared int64) ([]byte, error) {
+	limit := c.cfg.MaxMetadataBytes
+	if declared >= 0 || c.cfg.SpoolDir == "" {
+		return readBody(r, declared, limit)
+	}
+	var head bytes.Buffer
+	n, err := head.ReadFrom(io.LimitReader(r, spoolAbove))
+	if err != nil {
+		return nil, &bodyError{err: err, retry: true}
+	}
+	if n < spoolAbove {
+		b := head.Bytes()
+		if cap(b) > len(b)+len(b)/4 {
+			b = bytes.Clone(b) // the cache keeps it: not the grown buffer
+		}
+		return b, nil
+	}
+	sp, err := c.newSpool()
+	if err != nil {
+		return readBody(io.MultiReader(&head, r), -1, limit)
+	}
+	defer sp.close()
+	total, err := io.Copy(sp.File, io.LimitReader(io.MultiReader(&head, r), limit+1))
+	if err != nil {
+		return nil, &bodyError{err: err, retry: true}
+	}
+	if total > limit {
+		return nil, fmt.Errorf("document exceeds the %d byte limit: %w", limit, ErrUpstreamUnavailable)
+	}
+	b := make([]byte, total)
+	if _, err := sp.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	return b, nil
 }
 
 // readBody reads a whole metadata body of at most limit bytes. A read

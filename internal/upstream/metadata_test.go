@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -349,5 +351,29 @@ func TestReadBodyExactSize(t *testing.T) {
 	}
 	if cap(got) > len(body)+64<<10 {
 		t.Fatalf("a %d byte body took a %d byte buffer", len(body), cap(got))
+	}
+}
+
+// TestReadMetadataBodyUnknownLength: a long body of unknown length (a
+// gzip answer decoded on the fly) comes back whole in a buffer of its
+// size, through a spool file that does not outlive the read; a short one
+// stays in memory; the limit holds.
+func TestReadMetadataBodyUnknownLength(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxMetadataBytes = 8 << 20 })
+	for _, size := range []int{10, spoolAbove - 1, spoolAbove, 3<<20 + 17} {
+		body := payload(uint64(size), size)
+		got, err := e.c.readMetadataBody(struct{ io.Reader }{bytes.NewReader(body)}, -1)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("%d bytes: got %d, %v", size, len(got), err)
+		}
+		if cap(got) > size+size/4+bytes.MinRead {
+			t.Fatalf("a %d byte body took a %d byte buffer", size, cap(got))
+		}
+	}
+	if ents, _ := os.ReadDir(e.cfg.SpoolDir); len(ents) != 0 {
+		t.Fatalf("spool files left: %d", len(ents))
+	}
+	if _, err := e.c.readMetadataBody(bytes.NewReader(make([]byte, 9<<20)), -1); !errors.Is(err, ErrUpstreamUnavailable) {
+		t.Fatalf("over the limit: %v", err)
 	}
 }
