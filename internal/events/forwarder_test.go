@@ -53,17 +53,7 @@ func insert(t *testing.T, db *sql.DB, from, n int) {
 // restart before they were marked sent) adds no duplicates to the
 // stream; sent rows leave the outbox.
 func TestForwarderDeliversInOrderOnce(t *testing.T) {
-	conn, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	js, _ := jetstream.New(conn.NC)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := EnsureStream(ctx, js, "registry"); err != nil {
-		t.Fatal(err)
-	}
+	_, js, ctx := streamFixture(t)
 	db, table := openOutbox(t)
 	insert(t, db, 0, 5)
 
@@ -134,17 +124,7 @@ func (q slowMarkQueue) MarkSent(ctx context.Context, ids []int64) error {
 // published at once, the events still waiting to be marked are not
 // published twice, and all are marked once marking proceeds.
 func TestForwarderPublishesWhileMarking(t *testing.T) {
-	conn, err := StartEmbedded(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	js, _ := jetstream.New(conn.NC)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := EnsureStream(ctx, js, "registry"); err != nil {
-		t.Fatal(err)
-	}
+	conn, js, ctx := streamFixture(t)
 	seen, err := conn.NC.SubscribeSync("registry.codebuild.p")
 	if err != nil {
 		t.Fatal(err)
@@ -233,4 +213,22 @@ func waitEmpty(t *testing.T, ctx context.Context, table *outbox.Table) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling the forwarder's progress
 	}
+}
+
+// streamFixture starts an embedded NATS server with the registry's
+// stream; ctx ends with the test (at most 30 s).
+func streamFixture(t *testing.T) (*Conn, jetstream.JetStream, context.Context) {
+	t.Helper()
+	conn, err := StartEmbedded(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	js, _ := jetstream.New(conn.NC)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	if err := EnsureStream(ctx, js, "registry"); err != nil {
+		t.Fatal(err)
+	}
+	return conn, js, ctx
 }
