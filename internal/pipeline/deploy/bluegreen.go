@@ -718,7 +718,9 @@ func (r *run) blueGreen(ctx context.Context) {
 }
 
 // terminateLater stops the supervised processes of the named instances
-// after wait, unless the group has a deployment in flight by then.
+// after wait, unless the group has a deployment in flight by then. An
+// instance a later deployment has made the original (blue) fleet again
+// meanwhile is serving and is left running.
 func (s *Service) terminateLater(app, group string, names []string, wait time.Duration) {
 	if len(names) == 0 {
 		return
@@ -739,6 +741,10 @@ func (s *Service) terminateLater(app, group string, names []string, wait time.Du
 			return
 		}
 		for _, n := range names {
+			in, err := s.GetInstance(s.ctx, n)
+			if err == nil && (TagFilter{Key: FleetTag, Value: "blue"}).Matches(in.Tags) {
+				continue
+			}
 			s.sup.stopProcess(s.InstanceDir(n))
 		}
 	}()
