@@ -70,18 +70,11 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if prefix == "" || strings.ContainsAny(prefix, " .*>") {
 		return fmt.Errorf("--events-prefix %q: want one NATS subject token", prefix)
 	}
-	var tagList []deploy.Tag
-	for _, kv := range strings.Split(tags, ",") {
-		if kv == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("--tags: %q is not KEY=VALUE", kv)
-		}
-		tagList = append(tagList, deploy.Tag{Key: k, Value: v})
+	tagList, err := parseTags(tags)
+	if err != nil {
+		return err
 	}
-	dataDir, err := filepath.Abs(dataDir)
+	dataDir, err = filepath.Abs(dataDir)
 	if err != nil {
 		return err
 	}
@@ -139,4 +132,20 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "agent %s serving instance %s (%s)\n", name, instance, filepath.Join(dataDir, "instances", instance))
 	<-ctx.Done()
 	return nil
+}
+
+// parseTags reads --tags KEY=VALUE,KEY=VALUE.
+func parseTags(tags string) ([]deploy.Tag, error) {
+	var out []deploy.Tag
+	for _, kv := range strings.Split(tags, ",") {
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--tags: %q is not KEY=VALUE", kv)
+		}
+		out = append(out, deploy.Tag{Key: k, Value: v})
+	}
+	return out, nil
 }

@@ -76,16 +76,9 @@ func instanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch verb {
 	case "register":
-		var tagList []map[string]string
-		for _, kv := range strings.Split(tags, ",") {
-			if kv == "" {
-				continue
-			}
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || k == "" {
-				return fmt.Errorf("--tags: %q is not KEY=VALUE", kv)
-			}
-			tagList = append(tagList, map[string]string{"Key": k, "Value": v})
+		tagList, err := parseTags(tags)
+		if err != nil {
+			return err
 		}
 		if _, err := cl.call(ctx, "RegisterOnPremisesInstance", map[string]any{"instanceName": name, "iamUserArn": "arn:aws:iam::" + cl.account + ":root"}); err != nil {
 			return err

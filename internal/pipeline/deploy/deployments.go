@@ -681,31 +681,7 @@ func (r *run) deployTo(ctx context.Context, t *Target) error {
 	if err != nil {
 		return err
 	}
-	record := func(name, status string, diag *Diagnostics) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for i := range t.LifecycleEvents {
-			ev := &t.LifecycleEvents[i]
-			if ev.LifecycleEventName != name {
-				continue
-			}
-			ev.Status = status
-			ev.Diagnostics = diag
-			switch status {
-			case StatusInProgress:
-				ev.StartTime = Now()
-				t.Status = StatusInProgress
-			case StatusSucceeded, StatusFailed:
-				ev.EndTime = Now()
-				if diag == nil && status == StatusSucceeded {
-					ev.Diagnostics = &Diagnostics{ErrorCode: "Success", Message: "Succeeded"}
-				}
-			}
-		}
-		t.LastUpdatedAt = Now()
-		r.s.logErr("save", r.d.DeploymentID, r.s.store.saveTarget(context.WithoutCancel(ctx), t))
-		r.save(ctx)
-	}
+	record := func(name, status string, diag *Diagnostics) { r.event(ctx, t, name, status, diag) }
 	if in, gerr := r.s.GetInstance(ctx, t.Instance); gerr == nil && InstanceAgent(in) != "" {
 		err = r.deployRemote(ctx, t, InstanceAgent(in), record)
 	} else {
