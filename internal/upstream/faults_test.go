@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
@@ -25,6 +26,7 @@ type originFile struct {
 	etag  string
 	mod   time.Time
 	ctype string
+	gzip  bool // body is gzip-coded: sent with Content-Encoding: gzip
 }
 
 func newOrigin() *origin {
@@ -43,6 +45,21 @@ func (o *origin) set(path string, body []byte) {
 		mod:   time.Date(2024, 1, 1, 0, 0, len(o.files), 0, time.UTC),
 		ctype: "application/octet-stream",
 	}
+}
+
+// setGzip publishes body at path gzip-coded, as registries send
+// documents: Go's client decodes it on the fly, so its length is unknown.
+func (o *origin) setGzip(path string, body []byte) {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(body)
+	zw.Close()
+	o.set(path, b.Bytes())
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	f := o.files[path]
+	f.gzip = true
+	o.files[path] = f
 }
 
 func (o *origin) remove(path string) {
@@ -71,6 +88,9 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", f.etag)
 	w.Header().Set("Content-Type", f.ctype)
+	if f.gzip {
+		w.Header().Set("Content-Encoding", "gzip")
+	}
 	http.ServeContent(w, r, "", f.mod, bytes.NewReader(f.body))
 }
 

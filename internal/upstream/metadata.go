@@ -164,25 +164,25 @@ func (c *Client) Validator(ctx context.Context, key, rawURL string, opt MetaOpti
 // withBody returns d, a document whose body the memory cache left to the
 // Persister, with its body read back. When the Persister has lost it
 // (deleted under us, a purge racing), the memory entry is dropped and
-// the document fetched again.
+// the document fetched again, once.
 func (c *Client) withBody(ctx context.Context, key, rawURL string, opt MetaOptions, d Doc) (Doc, error) {
-	pd, err := c.cfg.Persist.Load(ctx, c.cfg.Name, key)
-	if err == nil {
-		d.Body, d.onDisk, d.load = pd.Body, false, nil
-		return d, nil
+	for again := false; ; again = true {
+		pd, err := c.cfg.Persist.Load(ctx, c.cfg.Name, key)
+		if err == nil {
+			d.Body, d.onDisk, d.load = pd.Body, false, nil
+			return d, nil
+		}
+		if !errors.Is(err, domain.ErrNotFound) {
+			return Doc{}, fmt.Errorf("upstream %s: load %s: %v: %w", c.cfg.Name, key, err, ErrUpstreamUnavailable)
+		}
+		if again {
+			return Doc{}, fmt.Errorf("upstream %s: %s: cached body lost: %w", c.cfg.Name, key, ErrUpstreamUnavailable)
+		}
+		c.meta.dropOnDisk(key)
+		if d, err = c.lookup(ctx, key, rawURL, opt); err != nil || !d.onDisk {
+			return d, err
+		}
 	}
-	if !errors.Is(err, domain.ErrNotFound) {
-		return Doc{}, fmt.Errorf("upstream %s: load %s: %v: %w", c.cfg.Name, key, err, ErrUpstreamUnavailable)
-	}
-	c.meta.dropOnDisk(key)
-	d, err = c.lookup(ctx, key, rawURL, opt)
-	if err != nil {
-		return Doc{}, err
-	}
-	if d.onDisk {
-		return Doc{}, fmt.Errorf("upstream %s: %s: cached body lost: %w", c.cfg.Name, key, ErrUpstreamUnavailable)
-	}
-	return d, nil
 }
 
 // lookup is Metadata without reading back a body left to the Persister.
@@ -303,22 +303,24 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 
 	var doc Doc
 	var status int
+	streamed := false // the body went straight to the Persister
 	err := c.exchange(ctx, r, func(resp *http.Response) error {
 		status = resp.StatusCode
 		switch {
 		case status == http.StatusOK:
-			body, err := c.readMetadataBody(resp.Body, resp.ContentLength)
-			if err != nil {
-				return err
-			}
 			doc = Doc{
-				Body:         body,
 				ContentType:  resp.Header.Get("Content-Type"),
 				ETag:         resp.Header.Get("ETag"),
 				LastModified: resp.Header.Get("Last-Modified"),
 				FetchedAt:    c.cfg.Now(),
 				Status:       status,
 			}
+			var err error
+			doc.Body, streamed, err = c.takeBody(ctx, key, doc, resp.Body, resp.ContentLength, gen)
+			if err != nil {
+				return err
+			}
+			doc.onDisk = streamed
 		case status == http.StatusNotModified && conditional:
 			doc = prev.doc
 			doc.FetchedAt = c.cfg.Now()
@@ -349,8 +351,8 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 	}
 	// A new body is saved before the memory entry that may point to it
 	// is stored, so a reader of that entry finds the body on disk.
-	saved := false
-	if status == http.StatusOK && c.cfg.Persist != nil && c.meta.generation() == gen {
+	saved := streamed
+	if status == http.StatusOK && !streamed && c.cfg.Persist != nil && c.meta.generation() == gen {
 		if err := c.cfg.Persist.Save(ctx, c.cfg.Name, key, doc); err != nil {
 			c.metrics.BackgroundError(c.cfg.Name, fmt.Errorf("upstream %s: persist %s: %w", c.cfg.Name, key, err))
 		} else {
@@ -366,6 +368,55 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 		c.persistDelete(ctx, key) // purged while saving
 	}
 	return doc, nil
+}
+
+// takeBody reads a 200 answer's body into memory when the memory cache
+// can hold it (Config.MemoryEntryBytes), or when the Persister cannot
+// take it as it comes; else it saves it straight to the Persister (a
+// DiskCache) and returns saved, with no bytes: a packument of tens of
+// megabytes is written to disk as it arrives and never held. A body of
+// unknown length (gzip decoded on the fly) is read into memory up to
+// that size first.
+func (c *Client) takeBody(ctx context.Context, key string, doc Doc, r io.Reader, declared int64, gen uint64) (body []byte, saved bool, err error) {
+	limit, small := c.cfg.MaxMetadataBytes, c.cfg.MemoryEntryBytes
+	saver, ok := c.cfg.Persist.(bodySaver)
+	if !ok || declared > limit || (declared >= 0 && declared <= small) || c.meta.generation() != gen {
+		b, err := c.readMetadataBody(r, declared)
+		return b, false, err
+	}
+	var head bytes.Buffer
+	if declared < 0 {
+		n, err := head.ReadFrom(io.LimitReader(r, small+1))
+		if err != nil {
+			return nil, false, &bodyError{err: err, retry: true}
+		}
+		if n <= small {
+			return bytes.Clone(head.Bytes()), false, nil // the cache keeps it: not the grown buffer
+		}
+	}
+	src := &recordErr{r: io.MultiReader(&head, r)}
+	if _, err := saver.SaveFrom(ctx, c.cfg.Name, key, doc, src, limit); err != nil {
+		if src.err != nil {
+			return nil, false, &bodyError{err: src.err, retry: true}
+		}
+		return nil, false, err
+	}
+	return nil, true, nil
+}
+
+// recordErr is a reader remembering the error r returned, to tell a
+// failed body from a failed disk.
+type recordErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *recordErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // spoolAbove is the size from which a metadata body of unknown length

@@ -137,25 +137,55 @@ func (d *DiskCache) OpenSection(ctx context.Context, upstream, key string) (*Sec
 
 // Save implements Persister.
 func (d *DiskCache) Save(ctx context.Context, upstream, key string, doc Doc) error {
+	_, err := d.SaveFrom(ctx, upstream, key, doc, bytes.NewReader(doc.Body), int64(len(doc.Body)))
+	return err
+}
+
+// bodySaver is implemented by Persisters that can save a body as it is
+// read (DiskCache), so a big document is never held in memory.
+type bodySaver interface {
+	SaveFrom(ctx context.Context, upstream, key string, doc Doc, body io.Reader, limit int64) (int64, error)
+}
+
+// headerRoom is the room a header line keeps for its size's digits, so
+// the header can be written after a body of unknown length.
+const headerRoom = 20
+
+// SaveFrom is Save of doc with its body read from body (doc.Body is not
+// used): the bytes go to the file as they come, and the header, padded to
+// a size fixed before the body, is written last. A body longer than limit
+// saves nothing and fails with an error wrapping ErrUpstreamUnavailable;
+// so does a failing body or file, with its error. It returns the body's
+// size.
+func (d *DiskCache) SaveFrom(ctx context.Context, upstream, key string, doc Doc, body io.Reader, limit int64) (int64, error) {
 	p := d.path(upstream, key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("upstream: disk cache: %w", err)
+		return 0, fmt.Errorf("upstream: disk cache: %w", err)
 	}
-	line, err := json.Marshal(diskHeader{
+	h := diskHeader{
 		Upstream: upstream, Key: key, ContentType: doc.ContentType, ETag: doc.ETag,
 		LastModified: doc.LastModified, FetchedAt: doc.FetchedAt, Status: doc.Status,
-		Size: int64(len(doc.Body)),
-	})
-	if err != nil {
-		return fmt.Errorf("upstream: disk cache: %w", err)
 	}
+	line, err := json.Marshal(h)
+	if err != nil {
+		return 0, fmt.Errorf("upstream: disk cache: %w", err)
+	}
+	room := int64(len(line)) + headerRoom + 1 // the size's digits, then '\n'
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
-		return fmt.Errorf("upstream: disk cache: %w", err)
+		return 0, fmt.Errorf("upstream: disk cache: %w", err)
 	}
-	_, err = f.Write(append(line, '\n'))
+	n, err := io.Copy(io.NewOffsetWriter(f, room), io.LimitReader(body, limit+1))
+	if err == nil && n > limit {
+		err = fmt.Errorf("document exceeds the %d byte limit", limit)
+	}
 	if err == nil {
-		_, err = f.Write(doc.Body)
+		h.Size = n
+		if line, err = json.Marshal(h); err == nil {
+			// JSON allows the spaces that pad the line to its room
+			line = append(append(line, bytes.Repeat([]byte{' '}, int(room)-1-len(line))...), '\n')
+			_, err = f.WriteAt(line, 0)
+		}
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -165,9 +195,9 @@ func (d *DiskCache) Save(ctx context.Context, upstream, key string, doc Doc) err
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return fmt.Errorf("upstream: disk cache: %w", err)
+		return 0, fmt.Errorf("upstream: disk cache: %v: %w", err, ErrUpstreamUnavailable)
 	}
-	return nil
+	return n, nil
 }
 
 // Delete implements Persister.

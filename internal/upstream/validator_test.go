@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -313,5 +316,88 @@ func TestValidatorBigDocumentAfterRestart(t *testing.T) {
 	}
 	if n := e.faults.requests.Load(); n != 1 {
 		t.Fatalf("upstream saw %d requests, want 1", n)
+	}
+}
+
+// TestBigDocumentStreamedToDisk: a document over MemoryEntryBytes goes
+// from the answer to the disk cache as it arrives, whether its length is
+// declared or not (a gzip answer decoded on the fly): the client never
+// holds it (allocations stay far below its size), and it reads back whole.
+func TestBigDocumentStreamedToDisk(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gzip=%v", gz), func(t *testing.T) {
+			e, dc := bigEnv(t)
+			body := payload(31, 8<<20)
+			if gz {
+				e.origin.setGzip(docPath, body)
+			} else {
+				e.origin.set(docPath, body)
+			}
+			ctx := context.Background()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			d, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+			runtime.ReadMemStats(&after)
+			if err != nil || d.Body != nil {
+				t.Fatalf("body %d, %v", len(d.Body), err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 2<<20 {
+				t.Fatalf("fetching an %d byte document allocated %d bytes", len(body), n)
+			}
+			if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+				t.Fatalf("read back: %d bytes, %v", len(b), err)
+			}
+			if sec, _, err := dc.OpenSection(ctx, "test", "k"); err != nil || sec.Size() != int64(len(body)) {
+				t.Fatalf("disk cache: %v", err)
+			} else {
+				sec.Close()
+			}
+		})
+	}
+}
+
+// TestBigDocumentCutShortKeepsOldCopy: a revalidation whose big body
+// breaks off or outgrows MaxMetadataBytes leaves the saved copy as it was
+// (served stale) and no temporary file behind.
+func TestBigDocumentCutShortKeepsOldCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault fault
+		size  int
+	}{
+		{"cut short", fault{truncate: 300 << 10}, 1 << 20},
+		{"over the limit", fault{}, 5 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dc, err := NewDiskCache(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEnv(t, func(c *Config) {
+				c.Persist, c.MetadataTTL, c.MaxMetadataBytes = dc, time.Minute, 4<<20
+			})
+			old := payload(41, 1<<20)
+			e.origin.setGzip(docPath, old)
+			ctx := context.Background()
+			if _, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			e.origin.setGzip(docPath, payload(42, tc.size))
+			e.faults.always(tc.fault)
+			e.clock.advance(2 * time.Minute)
+			d, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+			if err != nil || !d.Stale || !errors.Is(d.StaleReason, ErrUpstreamUnavailable) {
+				t.Fatalf("stale %v (%v), %v", d.Stale, d.StaleReason, err)
+			}
+			if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, old) {
+				t.Fatalf("old copy: %d bytes, %v", len(b), err)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, "*", ".tmp-*"))
+			if len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
 	}
 }
