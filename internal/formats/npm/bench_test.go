@@ -9,7 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -267,4 +270,57 @@ func TestTarballDownloadAllocations(t *testing.T) {
 	if one > bound || many > bound {
 		t.Errorf("a download allocates %d (alone) / %d (32 concurrent) bytes, want under %d for an %d-byte tarball", one, many, bound, size)
 	}
+}
+
+// BenchmarkParseUpstreamPackument measures reading a big upstream
+// packument from a file (as the disk cache holds it): time, allocations,
+// and what the records keep live per version while it is rendered.
+func BenchmarkParseUpstreamPackument(b *testing.B) {
+	const n = 9000
+	vs, times := map[string]any{}, map[string]any{}
+	for i := 0; i < n; i++ {
+		v := fmt.Sprintf("1.%d.%d", i/100, i%100)
+		deps := map[string]string{}
+		for j := 0; j < 30; j++ {
+			deps[fmt.Sprintf("dep-%d", j)] = "^1.2.3"
+		}
+		vs[v] = map[string]any{"name": "x", "version": v, "description": strings.Repeat("word ", 400), "dependencies": deps,
+			"dist": map[string]any{"tarball": "http://u/x/-/x-" + v + ".tgz", "shasum": fmt.Sprintf("%040x", i),
+				"integrity": "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="}}
+		times[v] = "2024-01-01T00:00:00.000Z"
+	}
+	body, _ := json.Marshal(map[string]any{"name": "x", "dist-tags": map[string]any{"latest": "1.0.0"}, "versions": vs, "time": times})
+	p := filepath.Join(b.TempDir(), "doc")
+	if err := os.WriteFile(p, body, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	size := int64(len(body))
+	body, vs, times = nil, nil, nil
+	f, err := os.Open(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.SetBytes(size)
+	b.ReportAllocs()
+	var live uint64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC() // twice: json.Marshal's buffer pool survives one
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		up, err := parseUpstreamPackumentAt(f, size, Name{Pkg: "x"}, "c")
+		b.StopTimer()
+		if err != nil || len(up.versions) != n {
+			b.Fatalf("%d versions, %v", len(up.versions), err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		live = after.HeapAlloc - before.HeapAlloc
+		runtime.KeepAlive(up)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(live)/n, "live-B/version")
 }

@@ -274,7 +274,8 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // writeVersion writes the manifest of one version as served: the stored
 // manifest (or, abbreviated, its installer fields) with _id, name, version
 // and dist set by the registry, dist.tarball pointing at this server and
-// the digests taken from the stored asset. The stored manifest is spliced
+// the digests taken from the stored asset (an upstream record's asset
+// has none: the manifest's own are served). The stored manifest is spliced
 // member by member, never decoded.
 func writeVersion(b jsonWriter, r domain.VersionRecord, n Name, prefix string, abbreviated bool) {
 	b.WriteByte('{')
@@ -337,6 +338,9 @@ func writeVersion(b jsonWriter, r domain.VersionRecord, n Name, prefix string, a
 	writeString(b, r.Version)
 	b.WriteString(`,"dist":{`)
 	a := tarballAsset(r.Assets)
+	if a != nil && a.Hashes.SHA512 == "" && a.Hashes.SHA1 == "" {
+		a = nil // an upstream record's: the dist's own digests are served
+	}
 	members(dist, func(key, val []byte) {
 		switch unquotedKey(key) {
 		case "integrity", "shasum", "tarball":

@@ -312,6 +312,13 @@ type upstreamView struct {
 	buf      []byte          // reader's
 }
 
+// upstreamAssets are the assets of every record read from an upstream
+// document: a tarball whose digests are the ones the manifest's dist
+// declares (writeVersion serves them as they are). One slice for all:
+// a 9,000-version packument would otherwise hold 9,000 copies of its
+// digests in hex besides the document on disk. Never modify it.
+var upstreamAssets = []domain.Asset{{Name: assetName}}
+
 // span is a range of a document.
 type span struct{ off, len int64 }
 
@@ -402,8 +409,7 @@ func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (u
 						dist = val
 					}
 				})
-				hashes, ok := declaredDistHashes(dist)
-				if !ok {
+				if _, ok := declaredDistHashes(dist); !ok {
 					return nil
 				}
 				rec := domain.VersionRecord{}
@@ -411,7 +417,7 @@ func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (u
 				rec.Version = ver
 				rec.Status = domain.StatusPublished
 				rec.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: conn}
-				rec.Assets = []domain.Asset{{Name: assetName, Hashes: hashes}}
+				rec.Assets = upstreamAssets // the digests stay in the manifest's dist
 				up.spans[ver] = span{off, int64(len(raw))}
 				if i, dup := index[ver]; dup { // of duplicate keys, JSON keeps the last
 					up.versions[i] = rec
