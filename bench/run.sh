@@ -348,8 +348,10 @@ heap_profile() {
 	# where the resident memory is: Go's own accounting next to the kernel's
 	{
 		echo "kernel: $(grep -E '^(RssAnon|RssFile)' "/proc/$A_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
-		curl -sf "http://127.0.0.1:$PDBG/debug/pprof/heap?debug=1" | grep -E '^# (Sys|HeapInuse|HeapIdle|HeapReleased|Stack|GCSys|OtherSys|MSpanInuse) ' | tr '\n' ' '
+		curl -sf "http://127.0.0.1:$PDBG/debug/pprof/heap?debug=1" | grep -E '^# (Sys|HeapAlloc|HeapInuse|HeapIdle|HeapReleased|Stack|GCSys|OtherSys|MSpanInuse) ' | tr '\n' ' '
 		echo
+		# the anonymous mappings holding most (kB): Go's heap arena, C's malloc arenas, thread stacks
+		awk '/^[0-9a-f]+-/{m=$1; n=$6} /^Anonymous:/{if($2>=256) printf "%s%s %d kB", (k++?", ":"anon mappings: "), (n==""?m:n), $2} END{print ""}' "/proc/$A_PID/smaps"
 	} >>"$RUN/tmp/heap-$1.txt" 2>/dev/null || true
 	HEAPS+=("$1")
 }

@@ -47,6 +47,7 @@ func (s *Server) ReleaseMemoryWhenIdle(ctx context.Context, quiet time.Duration)
 			if s.activity.dueForRelease(now, quiet) {
 				s.activity.released.Store(s.activity.last.Load())
 				debug.FreeOSMemory()
+				trimCHeap()
 			}
 		}
 	}
