@@ -141,6 +141,9 @@ func (s *scanner) valueInto(buf *bytes.Buffer) (json.RawMessage, error) {
 	case '{', '[':
 		depth := 0
 		for {
+			if err := s.copyPlain(buf, &structural); err != nil {
+				return nil, err
+			}
 			b, err := s.readByte()
 			if err != nil {
 				return nil, err
@@ -196,6 +199,9 @@ func literalByte(b byte) bool {
 // and including the closing quote.
 func (s *scanner) stringRest(buf *bytes.Buffer) error {
 	for {
+		if err := s.copyPlain(buf, &stringSpecial); err != nil {
+			return err
+		}
 		b, err := s.readByte()
 		if err != nil {
 			return err
@@ -210,6 +216,46 @@ func (s *scanner) stringRest(buf *bytes.Buffer) error {
 				return err
 			}
 			buf.WriteByte(b)
+		}
+	}
+}
+
+// byteSet is a set of bytes, for copyPlain.
+type byteSet [256]bool
+
+func newByteSet(bs string) (set byteSet) {
+	for i := 0; i < len(bs); i++ {
+		set[bs[i]] = true
+	}
+	return set
+}
+
+var (
+	structural    = newByteSet(`"{}[]`) // what a value's bytes outside strings turn on
+	stringSpecial = newByteSet(`"\`)   // what ends a run of a string's bytes
+)
+
+// copyPlain copies the buffered bytes up to the next one in stop to buf,
+// charging the budget, a buffer's worth at a time instead of a byte at a
+// time. It stops at a byte of stop, or when nothing is buffered (the
+// caller's readByte then fills the buffer).
+func (s *scanner) copyPlain(buf *bytes.Buffer, stop *byteSet) error {
+	for {
+		chunk, _ := s.br.Peek(s.br.Buffered())
+		i := 0
+		for i < len(chunk) && !stop[chunk[i]] {
+			i++
+		}
+		if i == 0 {
+			return nil
+		}
+		if s.budget -= int64(i); s.budget < 0 {
+			return domain.Errorf(domain.ErrTooLarge, "the document without attachments exceeds %d bytes", maxDocumentBytes)
+		}
+		buf.Write(chunk[:i])
+		s.br.Discard(i)
+		if i < len(chunk) {
+			return nil
 		}
 	}
 }
