@@ -33,9 +33,17 @@ func endOr(err error) error {
 	return err
 }
 
+// charge takes n bytes from the budget: an error once it is spent.
+func (s *scanner) charge(n int64) error {
+	if s.budget -= n; s.budget < 0 {
+		return domain.Errorf(domain.ErrTooLarge, "the document without attachments exceeds %d bytes", maxDocumentBytes)
+	}
+	return nil
+}
+
 func (s *scanner) readByte() (byte, error) {
-	if s.budget--; s.budget < 0 {
-		return 0, domain.Errorf(domain.ErrTooLarge, "the document without attachments exceeds %d bytes", maxDocumentBytes)
+	if err := s.charge(1); err != nil {
+		return 0, err
 	}
 	b, err := s.br.ReadByte()
 	if err != nil {
@@ -54,8 +62,8 @@ func (s *scanner) peek() (byte, error) {
 		}
 		switch b {
 		case ' ', '\t', '\n', '\r':
-			if s.budget--; s.budget < 0 {
-				return 0, domain.Errorf(domain.ErrTooLarge, "the document without attachments exceeds %d bytes", maxDocumentBytes)
+			if err := s.charge(1); err != nil {
+				return 0, err
 			}
 			continue
 		}
@@ -179,8 +187,8 @@ func (s *scanner) valueInto(buf *bytes.Buffer) (json.RawMessage, error) {
 				s.br.UnreadByte()
 				break
 			}
-			if s.budget--; s.budget < 0 {
-				return nil, domain.Errorf(domain.ErrTooLarge, "the document without attachments exceeds %d bytes", maxDocumentBytes)
+			if err := s.charge(1); err != nil {
+				return nil, err
 			}
 			buf.WriteByte(b)
 		}
@@ -232,7 +240,7 @@ func newByteSet(bs string) (set byteSet) {
 
 var (
 	structural    = newByteSet(`"{}[]`) // what a value's bytes outside strings turn on
-	stringSpecial = newByteSet(`"\`)   // what ends a run of a string's bytes
+	stringSpecial = newByteSet(`"\`)    // what ends a run of a string's bytes
 )
 
 // copyPlain copies the buffered bytes up to the next one in stop to buf,
@@ -249,8 +257,8 @@ func (s *scanner) copyPlain(buf *bytes.Buffer, stop *byteSet) error {
 		if i == 0 {
 			return nil
 		}
-		if s.budget -= int64(i); s.budget < 0 {
-			return domain.Errorf(domain.ErrTooLarge, "the document without attachments exceeds %d bytes", maxDocumentBytes)
+		if err := s.charge(int64(i)); err != nil {
+			return err
 		}
 		buf.Write(chunk[:i])
 		s.br.Discard(i)
