@@ -98,8 +98,10 @@ type Config struct {
 	// Persister, a larger document is kept in memory as its validators
 	// only (ETag, Last-Modified, fetch time: a few hundred bytes) and its
 	// body is read back from the Persister when a caller asks for it
-	// (Doc.Bytes). Without a Persister, bodies are held up to MemoryBytes
-	// as before. Default 64 KiB (DefaultMemoryEntryBytes).
+	// (Doc.Bytes). A DiskCache receives such a body as it arrives, so it
+	// is never held while it is fetched either. Without a Persister,
+	// bodies are held up to MemoryBytes as before. Default 64 KiB
+	// (DefaultMemoryEntryBytes).
 	MemoryEntryBytes int64
 	// Memory, if set, is a metadata memory budget shared with other
 	// Clients (NewMemoryCache); MemoryBytes is then not used. Clients

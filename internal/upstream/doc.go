@@ -15,7 +15,8 @@
 //	  ▼
 //	refresh, one per key, detached (WithoutCancel + MetadataTimeout)
 //	  GET with If-None-Match / If-Modified-Since
-//	  ├─ 200 ─▶ store (memory + Persister), return new copy
+//	  ├─ 200 ─▶ store (memory + Persister; a body over MemoryEntryBytes
+//	  │         goes straight to a DiskCache), return new copy
 //	  ├─ 304 ─▶ FetchedAt = now, return same copy
 //	  ├─ 404/410 ─▶ negative entry, ErrNotFound
 //	  └─ 5xx, timeout, breaker open ─▶ old copy with Stale set, or
