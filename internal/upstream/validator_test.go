@@ -16,7 +16,7 @@ import (
 )
 
 // bigEnv is an env with a DiskCache and a 64 KiB memory-entry limit.
-func bigEnv(t testing.TB) (*env, *DiskCache) {
+func bigEnv(t testing.TB, mods ...func(*Config)) (*env, *DiskCache) {
 	t.Helper()
 	dc, err := NewDiskCache(t.TempDir())
 	if err != nil {
@@ -26,6 +26,9 @@ func bigEnv(t testing.TB) (*env, *DiskCache) {
 		c.Persist = dc
 		c.MetadataTTL = time.Minute
 		c.MemoryEntryBytes = 64 << 10
+		for _, mod := range mods {
+			mod(c)
+		}
 	})
 	return e, dc
 }
@@ -370,14 +373,7 @@ func TestBigDocumentCutShortKeepsOldCopy(t *testing.T) {
 		{"over the limit", fault{}, 5 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			dc, err := NewDiskCache(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := newEnv(t, func(c *Config) {
-				c.Persist, c.MetadataTTL, c.MaxMetadataBytes = dc, time.Minute, 4<<20
-			})
+			e, dc := bigEnv(t, func(c *Config) { c.MaxMetadataBytes = 4 << 20 })
 			old := payload(41, 1<<20)
 			e.origin.setGzip(docPath, old)
 			ctx := context.Background()
@@ -394,7 +390,7 @@ func TestBigDocumentCutShortKeepsOldCopy(t *testing.T) {
 			if b, err := d.Bytes(ctx); err != nil || !bytes.Equal(b, old) {
 				t.Fatalf("old copy: %d bytes, %v", len(b), err)
 			}
-			left, _ := filepath.Glob(filepath.Join(dir, "*", ".tmp-*"))
+			left, _ := filepath.Glob(filepath.Join(dc.dir, "*", ".tmp-*"))
 			if len(left) != 0 {
 				t.Fatalf("temporary files left: %v", left)
 			}
