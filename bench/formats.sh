@@ -40,8 +40,8 @@ UPSTREAM=http://127.0.0.1:$PU
 MAVEN_REPO=/usr/share/maven-repo
 TCK=$(getconf CLK_TCK)
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
+# shellcheck source=bench/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 for t in go nginx aws curl python3 mvn sha256sum; do command -v $t >/dev/null || die "$t not found (see bench/README.md)"; done
 [ -d "$MAVEN_REPO/org/apache/maven/plugins" ] || die "$MAVEN_REPO has no Maven plugins: apt-get install maven and the plugin packages bench/README.md names"
 
@@ -64,37 +64,7 @@ FRAG=$RUN/fragment.md
 : >"$FRAG"
 out() { printf '%s\n' "$*" >>"$FRAG"; }
 
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	[ -f "$RUN/nginx/nginx.pid" ] && kill "$(cat "$RUN/nginx/nginx.pid")" 2>/dev/null || true
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap "exit 143" TERM INT
-
-wait_http() { # url [seconds]
-	local i
-	for ((i = 0; i < ${2:-60} * 10; i++)); do
-		curl -s -o /dev/null -m 2 "$1" && return 0
-		sleep 0.1
-	done
-	die "no answer from $1"
-}
-median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"; exit} if(NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{num="^[0-9]+([.][0-9]+)?$"; if(a !~ num || b !~ num || b+0==0) print "n/a"; else printf "%.2fx", a/b}'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f\n", b-a}'; }
-cpu_ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat"))); done; echo $t; }
-# settle pid...: wait (at most 10 s) until the processes stop using CPU
-settle() {
-	local a b i
-	for ((i = 0; i < 20; i++)); do
-		a=$(cpu_ticks "$@")
-		sleep 0.5
-		b=$(cpu_ticks "$@")
-		((b - a < 3)) && return 0
-	done
-}
 
 # ---------------------------------------------------------------- build
 log "building the registry"

@@ -58,8 +58,8 @@ COUNTING=http://127.0.0.1:$PU
 CORGI='application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*'
 TCK=$(getconf CLK_TCK)
 
-log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
+# shellcheck source=bench/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 for t in go node npm nginx wrk aws curl; do command -v $t >/dev/null || die "$t not found (see bench/README.md)"; done
 
 mkdir -p "$W"
@@ -74,23 +74,6 @@ RESULTS=$RUN/results.md
 : >"$RESULTS"
 out() { printf '%s\n' "$*" >>"$RESULTS"; }
 
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	[ -f "$RUN/nginx/nginx.pid" ] && kill "$(cat "$RUN/nginx/nginx.pid")" 2>/dev/null || true
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT
-trap "exit 143" TERM INT
-
-wait_http() { # url [seconds]
-	local i
-	for ((i = 0; i < ${2:-60} * 10; i++)); do
-		curl -s -o /dev/null -m 2 "$1" && return 0
-		sleep 0.1
-	done
-	die "no answer from $1"
-}
 
 # ---------------------------------------------------------------- build
 log "building registry and benchtool"
@@ -177,14 +160,6 @@ wait_http "$NGINX/react"
 NGINX_PID=$(cat "$RUN/nginx/nginx.pid")
 
 # ---------------------------------------------------------------- helpers
-cpu_ticks() { # pid... -> utime+stime of the processes and their children threads
-	local t=0 p
-	for p in "$@"; do
-		[ -r "/proc/$p/stat" ] || continue
-		t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat")))
-	done
-	echo $t
-}
 rss_kb() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $t; }
 pids_of() { # server -> pids to account
 	case $1 in
@@ -208,8 +183,6 @@ sample_rss_start() {
 }
 sample_rss_stop() { kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; }
 mb() { awk -v k="$1" 'BEGIN{printf "%.0f", k/1024}'; }
-median() { sort -g | awk '{a[NR]=$1} END{if(NR==0){print "n/a"; exit} if(NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{num="^[0-9]+([.][0-9]+)?$"; if(a !~ num || b !~ num || b+0==0) print "n/a"; else printf "%.2fx", a/b}'; }
 
 AWSOUT=$RUN/logs/aws.log
 # start_ours port datadir: starts the registry, sets up domain acme with
@@ -276,18 +249,6 @@ EOF
 	wait_http "http://127.0.0.1:$port/-/ping"
 }
 
-# settle pid...: wait (at most 20 s) until the processes stop using CPU, so
-# work queued by one measurement does not load the next.
-settle() {
-	local a b i
-	for ((i = 0; i < 40; i++)); do
-		a=$(cpu_ticks "$@")
-		sleep 0.5
-		b=$(cpu_ticks "$@")
-		((b - a < 3)) && return 0
-	done
-	return 0
-}
 
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
