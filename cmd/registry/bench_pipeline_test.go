@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifactd/registry/internal/testnet"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/nats-io/nats.go"
@@ -185,12 +185,7 @@ type pipelineBench struct {
 
 func newPipelineBench(b *testing.B) *pipelineBench {
 	requireAWS(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testnet.FreeAddr(b)
 	args := []string{"--nats-listen", addr}
 	if *benchServerPprof != "" {
 		args = append(args, "--debug-listen", *benchServerPprof)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/artifactd/registry/internal/testnet"
 )
 
 // TestCodeDeployAgentE2E deploys to a local instance and to one served
@@ -20,7 +22,7 @@ import (
 func TestCodeDeployAgentE2E(t *testing.T) {
 	requireAWS(t)
 	dir := t.TempDir()
-	natsAddr := freePort(t)
+	natsAddr := testnet.FreeAddr(t)
 	in := startRegistry(t, dir, "--nats-listen", natsAddr)
 	t.Cleanup(func() { in.stop() })
 	env := in.awsEnv(t)

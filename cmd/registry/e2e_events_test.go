@@ -4,26 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/artifactd/registry/internal/testnet"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 type envelope struct {
 	Version    string   `json:"version"`
@@ -48,7 +38,7 @@ type envelope struct {
 // over TCP to the embedded server.
 func TestEventsOnNATS(t *testing.T) {
 	requireAWS(t)
-	addr := freePort(t)
+	addr := testnet.FreeAddr(t)
 	in := startRegistry(t, t.TempDir(), "--nats-listen", addr)
 	nc, err := nats.Connect("nats://" + addr)
 	if err != nil {
@@ -99,7 +89,7 @@ func TestEventsOnNATS(t *testing.T) {
 // restart every acknowledged publish has its event in the stream (at
 // least once; a repeat carries the same dedup id).
 func TestEventsSurviveKill(t *testing.T) {
-	addr := freePort(t)
+	addr := testnet.FreeAddr(t)
 	dir := t.TempDir()
 	in := startRegistry(t, dir, "--nats-listen", addr)
 	c := newClient(t, in)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/artifactd/registry/internal/testnet"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -51,7 +52,7 @@ artifacts:
 // client connected over TCP.
 func TestNPMPublishTriggersAppPipeline(t *testing.T) {
 	requireAWS(t)
-	addr := freePort(t)
+	addr := testnet.FreeAddr(t)
 	in := startRegistry(t, t.TempDir(), "--nats-listen", addr)
 	env := in.awsEnv(t)
 	n := newNPMEnv(t, env)
@@ -250,7 +251,7 @@ func cliTime(v any) (time.Time, error) {
 // dedup id as Nats-Msg-Id.
 func TestPipelineAndBuildEventsSurviveKill(t *testing.T) {
 	requireAWS(t)
-	addr := freePort(t)
+	addr := testnet.FreeAddr(t)
 	dir := t.TempDir()
 	in := startRegistry(t, dir, "--nats-listen", addr)
 	env := in.awsEnv(t)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,17 +16,8 @@ import (
 	"time"
 
 	"github.com/artifactd/registry/internal/pipeline/deploy/traffic"
+	"github.com/artifactd/registry/internal/testnet"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // blueGreenHarness has four instances, web-1 and web-2 tagged fleet=blue,
 // each a supervised placeholder process whose health URL is an HTTP
@@ -49,7 +39,7 @@ func newBlueGreen(t *testing.T, config string, alarms *AlarmConfiguration, bg *B
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	h := &blueGreenHarness{harness: &harness{t: t, svc: svc, b: b, dir: dir}, lb: freeAddr(t)}
+	h := &blueGreenHarness{harness: &harness{t: t, svc: svc, b: b, dir: dir}, lb: testnet.FreeAddr(t)}
 	ctx := context.Background()
 	for i := 1; i <= 4; i++ {
 		name := fmt.Sprintf("web-%d", i)
@@ -356,7 +346,7 @@ func TestBlueGreenGroupValidation(t *testing.T) {
 	ctx := context.Background()
 	h.svc.CreateApplication(ctx, "shop", "")
 	bg := DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
-	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: freeAddr(t)}}}
+	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: testnet.FreeAddr(t)}}}
 	for _, c := range []struct {
 		g    Group
 		want string

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/artifactd/registry/internal/testnet"
 )
 
 // served is one request an instance's backend answered.
@@ -36,7 +38,7 @@ type inPlaceLB struct {
 
 func newInPlaceLB(t *testing.T, n int, config string) *inPlaceLB {
 	t.Helper()
-	h := &inPlaceLB{harness: newHarness(t), lb: freeAddr(t)}
+	h := &inPlaceLB{harness: newHarness(t), lb: testnet.FreeAddr(t)}
 	ctx := context.Background()
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("web-%d", i)
@@ -335,7 +337,7 @@ func TestInPlaceWithTrafficControlGroupValidation(t *testing.T) {
 	ctx := context.Background()
 	h.svc.CreateApplication(ctx, "shop", "")
 	with := DeploymentStyle{DeploymentType: "IN_PLACE", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
-	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: freeAddr(t)}}}
+	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: testnet.FreeAddr(t)}}}
 	for _, c := range []struct {
 		g    Group
 		want string

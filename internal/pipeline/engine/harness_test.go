@@ -300,6 +300,10 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := &fakeTimer{at: time.Now().Add(c.offset + d), f: f}
+	if d <= 0 { // already due, as time.AfterFunc: a timer set after Advance passed it
+		t.stopped = true
+		go f()
+	}
 	c.timers = append(c.timers, t)
 	return func() bool {
 		c.mu.Lock()

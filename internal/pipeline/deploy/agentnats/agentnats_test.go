@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/artifactd/registry/internal/pipeline/deploy"
+	"github.com/artifactd/registry/internal/testnet"
 )
 
 // zips is a BundleSource of zips built by the tests, keyed by key.
@@ -330,7 +330,7 @@ func TestBlueGreenRefusesRemote(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.svc.CreateDeploymentGroup(ctx, deploy.Group{ApplicationName: "shop", DeploymentGroupName: "bg",
 		DeploymentStyle:              deploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"},
-		LoadBalancerInfo:             &deploy.LoadBalancerInfo{TargetGroupInfoList: []deploy.NamedInfo{{Name: freeAddr(t)}}},
+		LoadBalancerInfo:             &deploy.LoadBalancerInfo{TargetGroupInfoList: []deploy.NamedInfo{{Name: testnet.FreeAddr(t)}}},
 		OnPremisesInstanceTagFilters: []deploy.TagFilter{{Key: "env", Value: "prod", Type: "KEY_AND_VALUE"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -340,14 +340,4 @@ func TestBlueGreenRefusesRemote(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "remote agent edge-1") {
 		t.Fatalf("err = %v", err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
