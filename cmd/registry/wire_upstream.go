@@ -66,10 +66,11 @@ func (a *app) startUpstreams(ctx context.Context) (*upstreams, error) {
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return nil, err
 	}
-	mem := upstream.NewMemoryCache(0) // one budget for every connection's small documents
+	mem := upstream.NewMemoryCache(0) // one budget for every connection's validators
 	add := func(name string, f domain.Format, base string) error {
 		cl, err := upstream.New(upstream.Config{Name: strings.ReplaceAll(name, ":", "-"), BaseURL: strings.TrimRight(base, "/") + "/",
-			Blobs: a.blobs, SpoolDir: spool, Persist: cache, Memory: mem})
+			Blobs: a.blobs, SpoolDir: spool, Persist: cache, Memory: mem,
+			DiskBodies: true}) // the formats render from bodies on demand and keep what they render
 		if err != nil {
 			return err
 		}

@@ -103,6 +103,14 @@ type Config struct {
 	// bodies are held up to MemoryBytes as before. Default 64 KiB
 	// (DefaultMemoryEntryBytes).
 	MemoryEntryBytes int64
+	// DiskBodies, with a Persister, keeps no body in the memory cache at
+	// all once the Persister holds it: entries are validators only and
+	// Doc.Bytes / Doc.Open read the Persister's copy. For callers that
+	// use Validator and cache what they render from a body (the formats'
+	// rendered documents), a body in memory is a second copy that only a
+	// re-render reads. MemoryEntryBytes still bounds what a fetch reads
+	// into memory before it streams to the Persister.
+	DiskBodies bool
 	// Memory, if set, is a metadata memory budget shared with other
 	// Clients (NewMemoryCache); MemoryBytes is then not used. Clients
 	// sharing it must have different Names.

@@ -360,7 +360,7 @@ func (c *Client) refresh(ctx context.Context, key string, u *url.URL, accept str
 		}
 	}
 	mem := doc
-	if saved && int64(len(doc.Body)) > c.cfg.MemoryEntryBytes {
+	if saved && !c.holdsBody(int64(len(doc.Body))) {
 		mem.Body, mem.onDisk = nil, true
 	}
 	c.meta.put(key, entry{doc: mem}, gen, false) // refused when purged meanwhile, or larger than MemoryBytes
@@ -516,8 +516,12 @@ type persistLoad struct {
 	ok   bool
 }
 
-// loadHeaderOrDoc reads a persisted document: only its header when it is
-// too big for the memory cache and the Persister can tell without reading
+// holdsBody reports whether the memory cache keeps a body of n bytes that
+// the Persister holds too.
+func (c *Client) holdsBody(n int64) bool { return !c.cfg.DiskBodies && n <= c.cfg.MemoryEntryBytes }
+
+// loadHeaderOrDoc reads a persisted document: only its header when the
+// memory cache does not keep its body (holdsBody) and the Persister can tell without reading
 // the body (a DiskCache), so a restarted server does not read a document
 // of tens of megabytes to learn its validators (the Doc comes back with
 // onDisk set); else the whole document.
@@ -526,7 +530,7 @@ func (c *Client) loadHeaderOrDoc(ctx context.Context, key string) (Doc, error) {
 		sec, d, err := o.OpenSection(ctx, c.cfg.Name, key)
 		if err == nil {
 			sec.Close()
-			if sec.Size() > c.cfg.MemoryEntryBytes {
+			if !c.holdsBody(sec.Size()) {
 				d.onDisk = true
 				return d, nil
 			}
@@ -551,7 +555,7 @@ func (c *Client) loadPersisted(ctx context.Context, key string) (entry, bool, er
 			case err == nil:
 				pl.e, pl.ok = entry{doc: doc}, true
 				mem := pl.e
-				if doc.onDisk || int64(len(doc.Body)) > c.cfg.MemoryEntryBytes {
+				if doc.onDisk || !c.holdsBody(int64(len(doc.Body))) {
 					mem.doc.Body, mem.doc.onDisk = nil, true
 				}
 				c.meta.put(key, mem, gen, true)

@@ -33,59 +33,70 @@ func bigEnv(t testing.TB, mods ...func(*Config)) (*env, *DiskCache) {
 	return e, dc
 }
 
-// TestValidatorBigDocumentNotInMemory: a document over MemoryEntryBytes
-// is fetched once, served twice (the second time from disk through
-// Doc.Bytes), and the memory cache holds its validators only.
-func TestValidatorBigDocumentNotInMemory(t *testing.T) {
-	e, _ := bigEnv(t)
-	body := payload(21, 1<<20)
-	e.origin.set(docPath, body)
-	ctx := context.Background()
+// TestValidatorBodyNotInMemory: a document over MemoryEntryBytes, and
+// with DiskBodies any document, is fetched once, served twice (the second
+// time from disk through Doc.Bytes), and the memory cache holds its
+// validators only; so does a restarted client, which reads only the
+// header of the saved copy.
+func TestValidatorBodyNotInMemory(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		size       int
+		diskBodies bool
+	}{{"big", 1 << 20, false}, {"small with DiskBodies", 1000, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := bigEnv(t, func(c *Config) { c.DiskBodies = tc.diskBodies })
+			body := payload(21, tc.size)
+			e.origin.set(docPath, body)
+			ctx := context.Background()
 
-	first, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err := first.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
-		t.Fatalf("first: %d bytes, %v", len(b), err)
-	}
-	if used := e.c.meta.bytes(); used > 4<<10 {
-		t.Fatalf("memory cache holds %d bytes for a %d byte document", used, len(body))
-	}
-
-	second, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.Body != nil {
-		t.Fatalf("Validator handed out a %d byte body held in memory", len(second.Body))
-	}
-	if second.ETag == "" || second.ETag != first.ETag || !second.FetchedAt.Equal(first.FetchedAt) {
-		t.Fatalf("validators: %q@%v, first %q@%v", second.ETag, second.FetchedAt, first.ETag, first.FetchedAt)
-	}
-	if b, err := second.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
-		t.Fatalf("second: %d bytes, %v", len(b), err)
-	}
-	sec, err := second.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sec.close == nil {
-		t.Fatal("Open of a document on disk did not open the file")
-	}
-	if b, err := io.ReadAll(sec); err != nil || !bytes.Equal(b, body) {
-		t.Fatalf("Open: %d bytes, %v", len(b), err)
-	}
-	sec.Close()
-	m, err := e.c.Metadata(ctx, "k", "lodash", MetaOptions{})
-	if err != nil || !bytes.Equal(m.Body, body) {
-		t.Fatalf("Metadata: %d bytes, %v", len(m.Body), err)
-	}
-	if got := e.faults.requests.Load(); got != 1 {
-		t.Fatalf("upstream saw %d requests, want 1", got)
-	}
-	if used := e.c.meta.bytes(); used > 4<<10 {
-		t.Fatalf("after reads the memory cache holds %d bytes", used)
+			first, err := e.c.Validator(ctx, "k", "lodash", MetaOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := first.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+				t.Fatalf("first: %d bytes, %v", len(b), err)
+			}
+			if used := e.c.meta.bytes(); used > 1<<10 {
+				t.Fatalf("memory cache holds %d bytes for a %d byte document", used, len(body))
+			}
+			for _, c := range []*Client{e.c, e.newClient(e.cfg)} { // the second, a restart
+				second, err := c.Validator(ctx, "k", "lodash", MetaOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if second.Body != nil {
+					t.Fatalf("Validator handed out a %d byte body held in memory", len(second.Body))
+				}
+				if second.ETag == "" || second.ETag != first.ETag || !second.FetchedAt.Equal(first.FetchedAt) {
+					t.Fatalf("validators: %q@%v, first %q@%v", second.ETag, second.FetchedAt, first.ETag, first.FetchedAt)
+				}
+				if b, err := second.Bytes(ctx); err != nil || !bytes.Equal(b, body) {
+					t.Fatalf("second: %d bytes, %v", len(b), err)
+				}
+				sec, err := second.Open(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sec.close == nil {
+					t.Fatal("Open of a document on disk did not open the file")
+				}
+				if b, err := io.ReadAll(sec); err != nil || !bytes.Equal(b, body) {
+					t.Fatalf("Open: %d bytes, %v", len(b), err)
+				}
+				sec.Close()
+				m, err := c.Metadata(ctx, "k", "lodash", MetaOptions{})
+				if err != nil || !bytes.Equal(m.Body, body) {
+					t.Fatalf("Metadata: %d bytes, %v", len(m.Body), err)
+				}
+				if used := c.meta.bytes(); used > 1<<10 {
+					t.Fatalf("after reads the memory cache holds %d bytes", used)
+				}
+			}
+			if got := e.faults.requests.Load(); got != 1 {
+				t.Fatalf("upstream saw %d requests, want 1", got)
+			}
+		})
 	}
 }
 

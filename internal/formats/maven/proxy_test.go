@@ -130,7 +130,12 @@ func newProxyHarness(t testing.TB, repos [][]string, ext map[string]string, opts
 		f.Chain = f.Store.(*sqlite.DB)
 		f.Upstreams = map[string]formats.Upstream{}
 		for name, o := range map[string]*origin{"public:maven-central": debian, "acme-mirror": static} {
+			dc, err := upstream.NewDiskCache(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
 			cfg := upstream.Config{Name: name, BaseURL: o.ts.URL + "/", Blobs: f.Blobs.(blob.Store), SpoolDir: t.TempDir(),
+				Persist: dc, DiskBodies: true, // as the server: bodies read back from disk
 				MaxRetries: -1, StaleAfter: time.Second, MetadataTTL: time.Hour, BreakerCooldown: time.Hour}
 			for _, opt := range opts {
 				opt(f, &cfg)

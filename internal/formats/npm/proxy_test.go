@@ -142,7 +142,12 @@ func newProxyHarnessWith(t *testing.T, adjust func(*upstream.Config, *Format), r
 	t.Helper()
 	up := newFakeNPM(t)
 	h := newHarness(t, func(f *Format) {
+		dc, err := upstream.NewDiskCache(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
 		cfg := upstream.Config{Name: "npmjs", BaseURL: up.ts.URL + "/", Blobs: f.Blobs.(blob.Store), SpoolDir: t.TempDir(),
+			Persist: dc, DiskBodies: true, // as the server: bodies read back from disk
 			MaxRetries: -1, StaleAfter: time.Second, MetadataTTL: time.Hour, BreakerCooldown: time.Hour}
 		if adjust != nil {
 			adjust(&cfg, f)

@@ -184,7 +184,12 @@ func newProxyHarness(t *testing.T, ttl time.Duration, repos [][]string, external
 	t.Helper()
 	h := newHarness(t)
 	up := newStaticIndex(t)
+	dc, err := upstream.NewDiskCache(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	cl, err := upstream.New(upstream.Config{Name: "pypi", BaseURL: up.ts.URL + "/simple/", Blobs: h.blobs, SpoolDir: t.TempDir(),
+		Persist: dc, DiskBodies: true, // as the server: bodies read back from disk
 		MaxRetries: -1, StaleAfter: time.Second, MetadataTTL: ttl, NegativeTTL: time.Nanosecond, BreakerCooldown: time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -397,7 +397,11 @@ func (f *Format) checkNotUpstream(ctx context.Context, rp repo, r domain.Package
 		if !found {
 			continue
 		}
-		files, err := parseUpstreamPage(doc.Body, doc.ContentType, r.Name)
+		body, err := doc.Bytes(ctx) // Validator's doc: the body may be on disk only
+		if err != nil {
+			continue
+		}
+		files, err := parseUpstreamPage(body, doc.ContentType, r.Name)
 		if err != nil {
 			continue
 		}
