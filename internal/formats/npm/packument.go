@@ -36,56 +36,84 @@ var abbreviatedFields = []string{"name", "version", "dependencies", "optionalDep
 // that have a tarball, tags pointing at them, and the latest version.
 type visibleView struct {
 	name     Name
-	versions []domain.VersionRecord // oldest first
+	versions []entry // oldest first
 	tags     map[string]string
 	latest   string
-	// meta, when set, reads the manifest of a record whose Metadata is
-	// nil (one from an upstream document; see merged.meta).
-	meta func(domain.VersionRecord) []byte
+}
+
+// entry is one version a packument lists: a stored record, or a version
+// of an upstream document, which stays a few words (where its manifest
+// is, when it was published) until it is rendered (record).
+type entry struct {
+	rec *domain.VersionRecord // a stored record; nil for an upstream version
+	uv  *upVersion
+	up  *upstreamView
+}
+
+func (e entry) version() string {
+	if e.rec != nil {
+		return e.rec.Version
+	}
+	return e.uv.version
+}
+
+func (e entry) publishedAt() time.Time {
+	if e.rec != nil {
+		return e.rec.PublishedAt
+	}
+	return e.uv.published
+}
+
+// listed reports whether clients see the version: an upstream's always.
+func (e entry) listed() bool {
+	return e.rec == nil || e.rec.Status.Listed() && tarballAsset(e.rec.Assets) != nil
 }
 
 // record returns version i with its manifest in hand; the manifest of an
-// upstream record is valid until the next call.
+// upstream version is valid until the next call.
 func (v visibleView) record(i int) domain.VersionRecord {
-	r := v.versions[i]
-	if r.Metadata == nil && v.meta != nil {
-		r.Metadata = v.meta(r)
+	e := v.versions[i]
+	if e.rec != nil {
+		return *e.rec
 	}
-	return r
+	return e.up.record(e.uv)
 }
 
-// visible applies CodeArtifact's visibility rules to a package: only
-// Published versions are listed; tags naming other versions are dropped.
-// When "latest" is missing or hidden it falls back to the highest listed
-// release (or, failing that, the highest listed version) so installers
-// always find one. ok is false when nothing is visible.
+// visible applies CodeArtifact's visibility rules to a package's stored
+// versions (see visibleOf).
 func visible(pv domain.PackageView) (v visibleView, ok bool) {
-	v.name = nameOf(pv.Package.PackageRef)
-	listed := make(map[string]bool, len(pv.Versions))
-	for _, r := range pv.Versions {
-		if r.Status.Listed() && tarballAsset(r.Assets) != nil {
-			listed[r.Version] = true
-		}
+	es := make([]entry, len(pv.Versions))
+	for i := range pv.Versions {
+		es[i] = entry{rec: &pv.Versions[i]}
 	}
-	if len(listed) == len(pv.Versions) {
-		v.versions = pv.Versions // all listed (an upstream's versions always are): shared, not copied
-	} else {
-		v.versions = make([]domain.VersionRecord, 0, len(listed))
-		for _, r := range pv.Versions {
-			if listed[r.Version] {
-				v.versions = append(v.versions, r)
+	return visibleOf(nameOf(pv.Package.PackageRef), es, pv.DistTags)
+}
+
+// visibleOf applies CodeArtifact's visibility rules: only Published
+// versions are listed; tags naming other versions are dropped. When
+// "latest" is missing or hidden it falls back to the highest listed
+// release (or, failing that, the highest listed version) so installers
+// always find one. ok is false when nothing is visible. all is oldest
+// first; when every entry is listed (an upstream's always are) it is
+// used as it is, not copied.
+func visibleOf(name Name, all []entry, tags map[string]string) (v visibleView, ok bool) {
+	v.name = name
+	v.versions = all
+	for i, e := range all {
+		if !e.listed() {
+			v.versions = slices.Clone(all[:i])
+			for _, e := range all[i+1:] {
+				if e.listed() {
+					v.versions = append(v.versions, e)
+				}
 			}
+			break
 		}
 	}
 	if len(v.versions) == 0 {
 		return v, false
 	}
-	v.tags = make(map[string]string, len(pv.DistTags)+1)
-	for t, ver := range pv.DistTags {
-		if listed[ver] {
-			v.tags[t] = ver
-		}
-	}
+	v.tags = liveTags(v.versions, tags)
 	if _, ok := v.tags["latest"]; !ok {
 		v.tags["latest"] = fallbackLatest(v.versions)
 	}
@@ -93,21 +121,42 @@ func visible(pv domain.PackageView) (v visibleView, ok bool) {
 	return v, true
 }
 
+// liveTags returns the tags naming one of versions: a set of the few
+// versions tags name, not of every version.
+func liveTags(versions []entry, tags map[string]string) map[string]string {
+	named := make(map[string]bool, len(tags))
+	for _, ver := range tags {
+		named[ver] = false
+	}
+	for _, e := range versions {
+		if _, ok := named[e.version()]; ok {
+			named[e.version()] = true
+		}
+	}
+	live := make(map[string]string, len(tags)+1)
+	for t, ver := range tags {
+		if named[ver] {
+			live[t] = ver
+		}
+	}
+	return live
+}
+
 // fallbackLatest returns the highest release among versions, or the
 // highest version when all are prereleases.
-func fallbackLatest(versions []domain.VersionRecord) string {
+func fallbackLatest(versions []entry) string {
 	var best, bestPre *semver.Version
 	var bestS, bestPreS string
-	for _, r := range versions {
-		sv, err := semver.StrictNewVersion(r.Version)
+	for _, e := range versions {
+		sv, err := semver.StrictNewVersion(e.version())
 		if err != nil {
 			continue
 		}
 		if sv.Prerelease() == "" && (best == nil || sv.GreaterThan(best)) {
-			best, bestS = sv, r.Version
+			best, bestS = sv, e.version()
 		}
 		if bestPre == nil || sv.GreaterThan(bestPre) {
-			bestPre, bestPreS = sv, r.Version
+			bestPre, bestPreS = sv, e.version()
 		}
 	}
 	switch {
@@ -116,7 +165,7 @@ func fallbackLatest(versions []domain.VersionRecord) string {
 	case bestPre != nil:
 		return bestPreS
 	}
-	return versions[len(versions)-1].Version
+	return versions[len(versions)-1].version()
 }
 
 // tarballAsset returns a version's tarball: the asset named package.tgz,
@@ -138,7 +187,6 @@ func tarballAsset(as []domain.Asset) *domain.Asset {
 // endpoint tarball URLs start with ("{base}/npm/{domain}/{repo}/"); rev is
 // the document revision npm sends back when it changes the package.
 func renderFull(b jsonWriter, v visibleView, readme, prefix, rev string) {
-	latest := latestRecord(v)
 	// from the latest version's manifest: the description of a record
 	// read from an upstream document (not decoded for every version) and
 	// the readme's file name
@@ -146,12 +194,9 @@ func renderFull(b jsonWriter, v visibleView, readme, prefix, rev string) {
 		Description    string `json:"description"`
 		ReadmeFilename string `json:"readmeFilename"`
 	}
-	if latest != nil {
-		meta := latest.Metadata
-		if meta == nil && v.meta != nil {
-			meta = v.meta(*latest)
-		}
-		json.Unmarshal(meta, &lm)
+	if i := latestIndex(v); i >= 0 {
+		latest := v.record(i)
+		json.Unmarshal(latest.Metadata, &lm)
 		if latest.Summary != "" {
 			lm.Description = latest.Summary
 		}
@@ -183,11 +228,11 @@ func renderFull(b jsonWriter, v visibleView, readme, prefix, rev string) {
 	writeString(b, isoTime(created))
 	b.WriteString(`,"modified":`)
 	writeString(b, isoTime(modified))
-	for _, r := range v.versions {
+	for _, e := range v.versions {
 		b.WriteByte(',')
-		writeString(b, r.Version)
+		writeString(b, e.version())
 		b.WriteByte(':')
-		writeString(b, isoTime(r.PublishedAt))
+		writeString(b, isoTime(e.publishedAt()))
 	}
 	b.WriteByte('}')
 	if readme != "" {
@@ -244,25 +289,31 @@ func renderForm(fm form, v visibleView, prefix, rev string, readme func(version 
 	return w.Doc()
 }
 
-func latestRecord(v visibleView) *domain.VersionRecord {
-	for i := range v.versions {
-		if v.versions[i].Version == v.latest {
-			return &v.versions[i]
+// latestIndex returns the index of the latest version, -1 if none.
+func latestIndex(v visibleView) int {
+	for i, e := range v.versions {
+		if e.version() == v.latest {
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
-func times(versions []domain.VersionRecord) (created, modified time.Time) {
-	for i, r := range versions {
-		if i == 0 || r.PublishedAt.Before(created) {
-			created = r.PublishedAt
+// times returns when the first version was published and the last
+// change (a publish, or a stored record's update).
+func times(versions []entry) (created, modified time.Time) {
+	for i, e := range versions {
+		p := e.publishedAt()
+		if i == 0 || p.Before(created) {
+			created = p
 		}
-		if r.PublishedAt.After(modified) {
-			modified = r.PublishedAt
+		if p.After(modified) {
+			modified = p
 		}
-		if u := time.UnixMilli(r.UpdatedAt); u.After(modified) {
-			modified = u
+		if e.rec != nil {
+			if u := time.UnixMilli(e.rec.UpdatedAt); u.After(modified) {
+				modified = u
+			}
 		}
 	}
 	return created, modified

@@ -125,15 +125,10 @@ func FuzzParseUpstreamPackument(f *testing.F) {
 		if err != nil {
 			return
 		}
-		pv := domain.PackageView{Package: domain.Package{PackageRef: Name{Pkg: "x"}.Ref()}, Versions: up.versions, DistTags: map[string]string{}}
-		for t2, v := range up.tags {
-			pv.DistTags[t2] = v
-		}
-		v, ok := visible(pv)
+		v, ok := up.view()
 		if !ok {
 			return
 		}
-		v.meta = up.reader // read back from the document, as for a big one on disk
 		var full, abbr bytes.Buffer
 		renderFull(&full, v, up.readme, "http://r/", "1-a")
 		renderAbbreviated(&abbr, v, "http://r/")
@@ -145,29 +140,21 @@ func FuzzParseUpstreamPackument(f *testing.F) {
 
 func TestUpstreamManifestServedWithoutUnstoredFields(t *testing.T) {
 	body := `{"name":"x","dist-tags":{"latest":"1.0.0"},"readme":"top","versions":{"1.0.0":{"name":"x","version":"1.0.0","readme":"per-version","_from":"y","_npmUser":{"name":"u"},"description":"d \u00e9","dist":{"tarball":"http://u/x/-/x-1.0.0.tgz","shasum":"0123456789abcdef0123456789abcdef01234567","fileCount":3}}},"time":{"1.0.0":"2020-01-01T00:00:00.000Z"}}`
-	up, err := parseUpstreamPackument([]byte(body), Name{Pkg: "x"}, "public:npmjs")
+	up, err := parseUpstreamPackumentAt(strings.NewReader(body), int64(len(body)), Name{Pkg: "x"}, "public:npmjs")
 	if err != nil || len(up.versions) != 1 {
 		t.Fatalf("%v %d", err, len(up.versions))
 	}
-	r := up.versions[0]
-	if r.PublishedAt.Year() != 2020 || up.readme != "top" {
+	v, _ := up.view()
+	r := v.record(0)
+	if r.PublishedAt.Year() != 2020 || up.readme != "top" || r.Origin.ExternalConnection != "public:npmjs" || r.Status != domain.StatusPublished {
 		t.Fatalf("record %+v, readme %q", r, up.readme)
 	}
-	for _, inMemory := range []bool{true, false} {
-		pv := domain.PackageView{Package: domain.Package{PackageRef: Name{Pkg: "x"}.Ref()}, Versions: up.versions, DistTags: up.tags}
-		v, _ := visible(pv)
-		if !inMemory {
-			at, _ := parseUpstreamPackumentAt(strings.NewReader(body), int64(len(body)), Name{Pkg: "x"}, "c")
-			pv.Versions = at.versions
-			v, _ = visible(pv)
-			v.meta = at.reader
-		}
-		var full bytes.Buffer
-		renderFull(&full, v, up.readme, "http://r/", "1-a")
-		if !strings.Contains(full.String(), `"description":"d é"`) {
-			t.Errorf("in memory %v: the packument lacks the latest's description: %s", inMemory, full.Bytes())
-		}
+	var full bytes.Buffer
+	renderFull(&full, v, up.readme, "http://r/", "1-a")
+	if !strings.Contains(full.String(), `"description":"d é"`) {
+		t.Errorf("the packument lacks the latest's description: %s", full.Bytes())
 	}
+	r = v.record(0)
 	var b bytes.Buffer
 	writeVersion(&b, r, Name{Pkg: "x"}, "http://r/npm/acme/app/", false)
 	var m map[string]json.RawMessage

@@ -2,7 +2,6 @@ package npm
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,23 +178,20 @@ func (f *Format) mergedDocument(ctx context.Context, rp repo, n Name, fm form) (
 		if err != nil {
 			return nil, err
 		}
-		v, ok := visible(m.pv)
+		v, ok := visibleOf(n, m.versions, m.tags)
 		if !ok {
 			return nil, domain.NotFound("package", n.String())
 		}
-		v.meta = m.meta
 		return renderForm(fm, v, f.prefix(rp), rev, m.readme)
 	})
 }
 
 // merged is the merged view of a package along a search order.
 type merged struct {
-	pv domain.PackageView
+	versions []entry // oldest first
+	tags     map[string]string
 	// readme returns the readme of a version from the hop that gave it.
 	readme func(version string) (string, error)
-	// meta returns the manifest of a record from an upstream document
-	// (whose Metadata is left nil); valid until the next call.
-	meta func(r domain.VersionRecord) []byte
 	// close releases the upstream documents; call it when done.
 	close func()
 }
@@ -205,21 +201,23 @@ type merged struct {
 // same tag of an earlier one (CodeArtifact's rule,
 // https://docs.aws.amazon.com/codeartifact/latest/ug/npm-tags.html).
 // Upstream documents are read from where the upstream client keeps them
-// (disk, for big ones) and stay open until close.
+// (disk, for big ones) and stay open until close. A version costs an
+// entry (three words) besides what its hop holds; which hop gave a
+// version is only remembered when a second hop has versions.
 func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState) (m merged, err error) {
 	ref := n.Ref()
-	pv := domain.PackageView{Package: domain.Package{PackageRef: ref}, DistTags: map[string]string{}}
-	from := map[string]hopState{}
-	views := map[string]*upstreamView{}
 	var closers []func() error
 	m.close = func() {
 		for _, c := range closers {
 			c()
 		}
 	}
-	var hopTags []map[string]string
-	for _, h := range hops {
-		var versions []domain.VersionRecord
+	m.tags = map[string]string{}
+	first := -1             // the first hop with versions
+	var from map[string]int // version -> hop, once a second hop has versions
+	views := make([]*upstreamView, len(hops))
+	for hi, h := range hops {
+		var es []entry
 		var tags map[string]string
 		if h.hop.ExternalConnection == "" {
 			view, err := f.Store.View(ctx, rp.domain, h.hop.Repository, ref)
@@ -229,7 +227,11 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 			if err != nil {
 				return m, err
 			}
-			versions, tags = view.Versions, view.DistTags
+			es = make([]entry, len(view.Versions))
+			for i := range view.Versions {
+				es[i] = entry{rec: &view.Versions[i]}
+			}
+			tags = view.DistTags
 		} else {
 			sec, err := h.doc.Open(ctx)
 			if err != nil {
@@ -240,77 +242,118 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 			if err != nil {
 				continue // an unreadable upstream document contributes nothing
 			}
-			if _, seen := views[h.hop.ExternalConnection]; !seen {
-				views[h.hop.ExternalConnection] = &up
-			}
-			versions, tags = up.versions, up.tags
+			views[hi] = &up
+			es = up.entries()
+			tags = up.tags
 		}
-		if len(pv.Versions) == 0 {
-			// the first hop with versions (often the only one): its records
-			// as they are, not copied (clipped: a later hop's append copies)
-			pv.Versions = slices.Clip(versions)
-			for _, r := range versions {
-				from[r.Version] = h
-			}
-		} else {
-			for _, r := range versions {
-				if _, seen := from[r.Version]; seen {
-					continue
+		switch {
+		case len(es) == 0:
+		case first < 0:
+			// the first hop with versions (often the only one): its
+			// entries as they are (clipped: a later hop's append copies)
+			first, m.versions = hi, slices.Clip(es)
+		default:
+			if from == nil {
+				from = make(map[string]int, len(m.versions)+len(es))
+				for _, e := range m.versions {
+					from[e.version()] = first
 				}
-				from[r.Version] = h
-				pv.Versions = append(pv.Versions, r)
+			}
+			for _, e := range es {
+				if _, seen := from[e.version()]; !seen {
+					from[e.version()] = hi
+					m.versions = append(m.versions, e)
+				}
 			}
 		}
-		hopTags = append(hopTags, tags)
-	}
-	// Tags: the more upstream hop wins a conflict, but only with a tag
-	// naming a version clients can see in the merged view.
-	listed := map[string]bool{}
-	for _, r := range pv.Versions {
-		listed[r.Version] = r.Status.Listed() && tarballAsset(r.Assets) != nil
-	}
-	for _, tags := range hopTags {
+		// Tags: the more upstream hop wins a conflict (visibleOf keeps
+		// only those naming a version clients can see).
 		for t, v := range tags {
-			if listed[v] {
-				pv.DistTags[t] = v
-			}
+			m.tags[t] = v
 		}
 	}
-	sort.SliceStable(pv.Versions, func(i, j int) bool { return pv.Versions[i].PublishedAt.Before(pv.Versions[j].PublishedAt) })
-	m.pv = pv
+	sort.SliceStable(m.versions, func(i, j int) bool { return m.versions[i].publishedAt().Before(m.versions[j].publishedAt()) })
 	m.readme = func(version string) (string, error) {
-		h, ok := from[version]
+		hi, ok := from[version]
+		if from == nil {
+			hi, ok = first, first >= 0 && slices.ContainsFunc(m.versions, func(e entry) bool { return e.version() == version })
+		}
 		if !ok {
 			return "", nil
 		}
-		if h.hop.ExternalConnection != "" {
-			return views[h.hop.ExternalConnection].readme, nil
+		if up := views[hi]; up != nil {
+			return up.readme, nil
 		}
-		s, _, err := f.Store.Readme(ctx, rp.domain, h.hop.Repository, ref, version)
+		s, _, err := f.Store.Readme(ctx, rp.domain, hops[hi].hop.Repository, ref, version)
 		if err != nil && domain.KindOf(err) != domain.ErrNotFound {
 			return "", err
 		}
 		return s, nil
 	}
-	m.meta = func(r domain.VersionRecord) []byte {
-		if up, ok := views[r.Origin.ExternalConnection]; ok {
-			return up.reader(r)
-		}
-		return nil
-	}
 	return m, nil
 }
 
-// upstreamView is an upstream packument read as version records.
+// upstreamView is an upstream packument read as a list of versions, each
+// a few words, the manifests left in the document.
 type upstreamView struct {
-	versions []domain.VersionRecord
+	name     Name
+	conn     string
+	versions []upVersion // in document order
 	tags     map[string]string
 	readme   string
-	spans    map[string]span // version -> where its manifest is in the document
-	at       io.ReaderAt     // the document
-	body     []byte          // the document, when it was in memory
-	buf      []byte          // reader's
+	at       io.ReaderAt // the document
+	buf      []byte      // record's
 }
+
+// upVersion is a version of an upstream document.
+type upVersion struct {
+	version   string
+	published time.Time // zero when the document's time lacks it
+	manifest  span      // where its manifest is in the document
+}
+
+// entries returns the versions as entries of a merged view.
+func (up *upstreamView) entries() []entry {
+	es := make([]entry, len(up.versions))
+	for i := range up.versions {
+		es[i] = entry{uv: &up.versions[i], up: up}
+	}
+	return es
+}
+
+// record returns uv as a Published record of the external connection,
+// its manifest read into a buffer it reuses: valid until its next call.
+// The tarball asset carries no digests: the manifest's dist declares
+// them and writeVersion serves those.
+func (up *upstreamView) record(uv *upVersion) domain.VersionRecord {
+	r := domain.VersionRecord{Assets: upstreamAssets, UpdatedAt: uv.published.UnixMilli()}
+	r.PackageRef = up.name.Ref()
+	r.Version = uv.version
+	r.Status = domain.StatusPublished
+	r.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: up.conn}
+	r.PublishedAt = uv.published
+	sp := uv.manifest
+	if int64(cap(up.buf)) < sp.len {
+		up.buf = make([]byte, sp.len)
+	}
+	if _, err := up.at.ReadAt(up.buf[:sp.len], sp.off); err == nil {
+		r.Metadata = up.buf[:sp.len]
+	}
+	return r
+}
+
+// find returns the version named ver, nil if the document lacks it.
+func (up *upstreamView) find(ver string) *upVersion {
+	for i := range up.versions {
+		if up.versions[i].version == ver {
+			return &up.versions[i]
+		}
+	}
+	return nil
+}
+
+// view is the document alone as clients see it.
+func (up *upstreamView) view() (visibleView, bool) { return visibleOf(up.name, up.entries(), up.tags) }
 
 // upstreamAssets are the assets of every record read from an upstream
 // document: a tarball whose digests are the ones the manifest's dist
@@ -322,71 +365,34 @@ var upstreamAssets = []domain.Asset{{Name: assetName}}
 // span is a range of a document.
 type span struct{ off, len int64 }
 
-// reader returns the manifest of a record of up, read into a buffer it
-// reuses: valid until its next call.
-func (up *upstreamView) reader(r domain.VersionRecord) []byte {
-	sp, ok := up.spans[r.Version]
-	if !ok {
-		return nil
-	}
-	if up.body != nil {
-		return up.body[sp.off : sp.off+sp.len]
-	}
-	if int64(cap(up.buf)) < sp.len {
-		up.buf = make([]byte, sp.len)
-	}
-	if _, err := up.at.ReadAt(up.buf[:sp.len], sp.off); err != nil {
-		return nil
-	}
-	return up.buf[:sp.len]
-}
-
 // manifest returns a version's manifest as upstream sent it.
-func (up upstreamView) manifest(version string) (json.RawMessage, bool) {
-	sp, ok := up.spans[version]
-	if !ok {
+func (up *upstreamView) manifest(version string) (json.RawMessage, bool) {
+	uv := up.find(version)
+	if uv == nil {
 		return nil, false
 	}
-	if up.body != nil {
-		return up.body[sp.off : sp.off+sp.len], true
-	}
-	b := make([]byte, sp.len)
-	if _, err := up.at.ReadAt(b, sp.off); err != nil {
+	b := make([]byte, uv.manifest.len)
+	if _, err := up.at.ReadAt(b, uv.manifest.off); err != nil {
 		return nil, false
 	}
 	return b, true
 }
 
-// parseUpstreamPackument is parseUpstreamPackumentAt of a document in
-// memory; the records' Metadata are slices of body.
-func parseUpstreamPackument(body []byte, n Name, conn string) (upstreamView, error) {
-	up, err := parseUpstreamPackumentAt(bytes.NewReader(body), int64(len(body)), n, conn)
-	if err != nil {
-		return up, err
-	}
-	up.body = body
-	for i := range up.versions {
-		up.versions[i].Metadata, _ = up.manifest(up.versions[i].Version)
-	}
-	return up, nil
-}
-
 // parseUpstreamPackumentAt reads a full packument an external registry
-// sent: each version becomes a Published record whose tarball asset
-// carries the digests upstream declares (dist.integrity, dist.shasum).
-// The document is walked once, each value checked (scanner), and nothing
-// of it is kept but small records: a record's Metadata is left nil (and
-// its Summary empty: renderFull reads the latest's description) and
-// its manifest, as upstream sent it (writeVersion leaves out what the
-// registry does not serve), is read back from r when rendering
-// (upstreamView.manifest). A packument of tens of megabytes thus costs
-// its number of versions, not its size.
+// sent: each version whose dist declares a digest (dist.integrity,
+// dist.shasum) becomes an upVersion, which record turns into a Published
+// record of the connection when it is rendered. The document is walked
+// once, each value checked (scanner), and nothing of it is kept but the
+// tags, the readme and a few words per version: its manifest, as
+// upstream sent it (writeVersion leaves out what the registry does not
+// serve), is read back from r when rendering. A packument of tens of
+// megabytes thus costs its number of versions, not its size.
 func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (upstreamView, error) {
 	s := &scanner{br: bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 64<<10), budget: size + 1}
 	pos := func() int64 { return size + 1 - s.budget }
-	up := upstreamView{spans: map[string]span{}, at: r}
+	up := upstreamView{name: n, conn: conn, at: r}
 	index := map[string]int{}
-	var times map[string]json.RawMessage
+	var times map[string]time.Time
 	bad := func(what string, err error) error {
 		return domain.Invalid("upstream packument of %s: %s: %v", n, what, err)
 	}
@@ -412,19 +418,29 @@ func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (u
 				if _, ok := declaredDistHashes(dist); !ok {
 					return nil
 				}
-				rec := domain.VersionRecord{}
-				rec.PackageRef = n.Ref()
-				rec.Version = ver
-				rec.Status = domain.StatusPublished
-				rec.Origin = domain.Origin{Type: domain.OriginExternal, ExternalConnection: conn}
-				rec.Assets = upstreamAssets // the digests stay in the manifest's dist
-				up.spans[ver] = span{off, int64(len(raw))}
+				uv := upVersion{version: ver, manifest: span{off, int64(len(raw))}}
 				if i, dup := index[ver]; dup { // of duplicate keys, JSON keeps the last
-					up.versions[i] = rec
+					up.versions[i] = uv
 					return nil
 				}
 				index[ver] = len(up.versions)
-				up.versions = append(up.versions, rec)
+				up.versions = append(up.versions, uv)
+				return nil
+			})
+		case "time":
+			times = map[string]time.Time{} // of duplicate keys, the last
+			if c, err := s.peek(); err != nil || c != '{' {
+				break // not an object: no times
+			}
+			return s.object("time", func(ver string) error {
+				raw, err := s.transientValue()
+				if err != nil {
+					return err
+				}
+				var ts string
+				if json.Unmarshal(raw, &ts) == nil { // not a string: no time
+					times[ver], _ = time.Parse(time.RFC3339Nano, ts)
+				}
 				return nil
 			})
 		}
@@ -438,9 +454,6 @@ func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (u
 			if err := json.Unmarshal(raw, &up.tags); err != nil {
 				return bad("dist-tags", err)
 			}
-		case "time":
-			times = nil
-			json.Unmarshal(raw, &times) // not an object: no times
 		case "readme":
 			up.readme = ""
 			json.Unmarshal(raw, &up.readme) // not a string: no readme
@@ -451,12 +464,7 @@ func parseUpstreamPackumentAt(r io.ReaderAt, size int64, n Name, conn string) (u
 		return upstreamView{}, bad("not a well-formed JSON object", err)
 	}
 	for i := range up.versions {
-		var ts string
-		if json.Unmarshal(times[up.versions[i].Version], &ts) == nil {
-			at, _ := time.Parse(time.RFC3339Nano, ts)
-			up.versions[i].PublishedAt = at
-			up.versions[i].UpdatedAt = at.UnixMilli()
-		}
+		up.versions[i].published = times[up.versions[i].version]
 	}
 	return up, nil
 }
@@ -610,11 +618,9 @@ func (f *Format) ingestTarball(c echo.Context, rp repo, rt route, h domain.Hop, 
 }
 
 // publishedAt returns when upstream says a version was published.
-func (up upstreamView) publishedAt(version string) time.Time {
-	for _, r := range up.versions {
-		if r.Version == version {
-			return r.PublishedAt
-		}
+func (up *upstreamView) publishedAt(version string) time.Time {
+	if uv := up.find(version); uv != nil {
+		return uv.published
 	}
 	return time.Time{}
 }

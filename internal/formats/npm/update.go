@@ -54,7 +54,8 @@ func (f *Format) update(c echo.Context, rp repo, rt route, doc *document) error 
 	listed := map[string]bool{}
 	var removed []string
 	var changes []versionChange
-	for _, r := range v.versions {
+	for i := range v.versions {
+		r := v.record(i)
 		listed[r.Version] = true
 		m, ok := inDoc[r.Version]
 		if !ok {

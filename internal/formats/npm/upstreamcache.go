@@ -78,7 +78,7 @@ func (f *Format) checkUpstreamCollision(ctx context.Context, rp repo, n Name, ve
 		if err != nil {
 			continue
 		}
-		if _, ok := view.spans[version]; ok {
+		if view.find(version) != nil {
 			return domain.Conflict("package-version", version,
 				"cannot publish %s@%s: version %s exists on the external connection %s and the package's origin configuration allows upstream versions",
 				n, version, version, h.ExternalConnection)
