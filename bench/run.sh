@@ -15,7 +15,8 @@
 # bench/results/<date>-<host>-<parts>.md, leaving LATEST.md alone.
 # --servers LIST limits the servers (e.g. A,C: no Verdaccio).
 # --heap-profile takes Go heap profiles of A (idle, after wrk, after the
-# big packument) through --debug-listen and adds their top to the report.
+# big packument) through --debug-listen (sampling every 64 KiB) and adds
+# their top to the report.
 set -euo pipefail
 
 QUICK=0 PROFILE=0 GOBENCH=1 ONLY= SERVERS=A,B,C HEAP=0
@@ -191,7 +192,10 @@ AWSOUT=$RUN/logs/aws.log
 start_ours() {
 	local port=$1 dd=$2 var=$3
 	mkdir -p "$dd"
-	"$REG" serve --data-dir "$dd" --listen "127.0.0.1:$port" --log-level warn \
+	# with --heap-profile, a heap sample every 64 KiB instead of 512 KiB:
+	# an idle heap of a few MB is otherwise a dozen samples
+	GODEBUG=${GODEBUG:-}$([ "$HEAP" = 1 ] && [ "$var" = A_PID ] && echo ,memprofilerate=65536) \
+		"$REG" serve --data-dir "$dd" --listen "127.0.0.1:$port" --log-level warn \
 		--npm-upstream "$NGINX/" --external-connection "bench=npm=$COUNTING/" \
 		--prefer-cached acme/npm,acme/fanin ${BENCH_REGISTRY_ARGS:-} \
 		$([ "$HEAP" = 1 ] && [ "$var" = A_PID ] && echo --debug-listen "127.0.0.1:$PDBG") >>"$RUN/logs/registry-$port.log" 2>&1 &
