@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,16 +77,7 @@ func (c buildCredentials) forBuild(ctx context.Context, b *build.Build, dir stri
 }
 
 // token issues an authorization token for domain, as GetAuthorizationToken
-// does: 32 random bytes, stored only as their sha256.
+// does.
 func (c buildCredentials) token(ctx context.Context, domain string, ttl time.Duration) (string, error) {
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	tok := base64.RawURLEncoding.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(tok))
-	if err := c.db.StoreToken(ctx, hex.EncodeToString(sum[:]), c.principal, domain, time.Now().Add(ttl).Truncate(time.Second)); err != nil {
-		return "", err
-	}
-	return tok, nil
+	return c.db.IssueToken(ctx, c.principal, domain, time.Now().Add(ttl).Truncate(time.Second))
 }

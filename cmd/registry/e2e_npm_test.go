@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,9 +49,28 @@ func (n *npmEnv) run(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	out, errOut, err := n.try(dir, args...)
 	if err != nil {
-		t.Fatalf("npm %s: %v\nstdout:\n%s\nstderr:\n%s\nnpm's requests:\n%s", strings.Join(args, " "), err, out, errOut, n.fetchLog())
+		t.Fatalf("npm %s: %v\nstdout:\n%s\nstderr:\n%s\nnpm's requests:\n%s\nnpm's user config (secrets masked):\n%s", strings.Join(args, " "), err, out, errOut, n.fetchLog(), n.userConfig())
 	}
 	return out
+}
+
+// userConfig returns the user .npmrc with the values of secrets (auth
+// tokens, passwords) masked, so a failure shows what npm was told to send
+// where.
+func (n *npmEnv) userConfig() string {
+	b, err := os.ReadFile(filepath.Join(n.home, ".npmrc"))
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if ok && (strings.Contains(k, "_auth") || strings.Contains(k, "_password")) {
+			v = fmt.Sprintf("(%d characters)", len(v))
+		}
+		out = append(out, k+"="+v)
+	}
+	return strings.Join(out, "\n")
 }
 
 // fetchLog returns the HTTP lines of npm's newest debug log (which URL got

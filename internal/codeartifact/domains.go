@@ -1,10 +1,6 @@
 package codeartifact
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -181,14 +177,9 @@ func (a *API) getAuthorizationToken(c echo.Context) error {
 		return err
 	}
 	p, _ := server.CallerOf(c)
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return err
-	}
-	tok := base64.RawURLEncoding.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(tok))
 	exp := a.now().Add(dur).Truncate(time.Second)
-	if err := a.DB.StoreToken(ctx(c), hex.EncodeToString(sum[:]), p.ID, d, exp); err != nil {
+	tok, err := a.DB.IssueToken(ctx(c), p.ID, d, exp)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"authorizationToken": tok, "expiration": ts(exp)})

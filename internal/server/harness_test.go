@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +34,25 @@ type harness struct {
 	ts       *httptest.Server
 	root     aws.Credentials
 	notReady atomic.Pointer[error]
+	logs     *logBuffer // the server's log
+}
+
+// logBuffer is a log sink safe for the server's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newHarness(t *testing.T) *harness {
@@ -47,9 +67,9 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, root: aws.Credentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret}}
+	h := &harness{db: db, root: aws.Credentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret}, logs: &logBuffer{}}
 	srv := server.New(server.Options{
-		Log:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:  slog.New(slog.NewTextHandler(h.logs, nil)),
 		Auth: &server.Authenticator{LookupKey: db.LookupAccessKey, LookupToken: db.LookupToken},
 		Ready: func(context.Context) error {
 			if err := h.notReady.Load(); err != nil {

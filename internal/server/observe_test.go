@@ -113,3 +113,28 @@ func TestHealth(t *testing.T) {
 		t.Errorf("/readyz after recovering: %d %q", r.status, r.body)
 	}
 }
+
+// TestRequestLogSaysWhy: a refused request's log line carries the reason
+// the client was told, never the credential it sent.
+func TestRequestLogSaysWhy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const secret = "tok-3c2b1a-not-issued"
+	if r := h.get(t, "/npm/acme/main/whoami", "Bearer "+secret); r.status != http.StatusUnauthorized {
+		t.Fatalf("unknown token: %d %s", r.status, r.body)
+	}
+	logs := h.logs.String()
+	line := grep(logs, "path=/npm/acme/main/whoami")
+	if !strings.Contains(line, "status=401") || !strings.Contains(line, `error="the authorization token is not valid"`) {
+		t.Errorf("request log line: %q", line)
+	}
+	if strings.Contains(logs, secret) {
+		t.Errorf("the token is in the log:\n%s", logs)
+	}
+	if r := h.get(t, "/npm/acme/main/whoami", ""); r.status != http.StatusOK {
+		t.Fatalf("anonymous: %d", r.status)
+	}
+	if line := grep(h.logs.String(), "status=200"); strings.Contains(line, "error=") {
+		t.Errorf("a served request logged an error: %q", line)
+	}
+}

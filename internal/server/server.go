@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -192,6 +193,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if op, _ := c.Get(operationKey).(string); op != "" {
 			attrs = append(attrs, "operation", op)
 		}
+		if err != nil && status >= 400 {
+			// why it was refused, as the client was told (error messages
+			// name resources, never credentials)
+			attrs = append(attrs, "error", truncateMsg(err.Error(), 200))
+		}
 		s.log.Info("request", attrs...)
 		return nil
 	}
@@ -216,4 +222,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.requests, m.latency)
 	return m
+}
+
+// truncateMsg cuts s to at most n bytes, on a UTF-8 boundary.
+func truncateMsg(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

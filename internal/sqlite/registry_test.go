@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -211,6 +213,30 @@ func TestTokenExpiry(t *testing.T) {
 	}
 	if err := db.StoreToken(ctx, "h2", p.ID, "missing", exp); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("token for a missing domain: %v", err)
+	}
+
+	// Issued tokens: prefixed (never an option to npm config set), each
+	// found by its sha256, none stored in the clear.
+	seen := map[string]bool{}
+	for range 300 { // a bare base64url token starts with '-' once in 64
+		tok, err := db.IssueToken(ctx, p.ID, "acme", exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(tok, TokenPrefix) || strings.HasPrefix(tok, "-") || seen[tok] {
+			t.Fatalf("token %q", tok)
+		}
+		seen[tok] = true
+		sum := sha256.Sum256([]byte(tok))
+		if q, dom, err := db.LookupToken(ctx, hex.EncodeToString(sum[:]), time.Now()); err != nil || dom != "acme" || q.ID != p.ID {
+			t.Fatalf("issued token: %+v %q %v", q, dom, err)
+		}
+		if _, _, err := db.LookupToken(ctx, tok, time.Now()); err == nil {
+			t.Fatal("a token is stored in the clear")
+		}
+	}
+	if _, err := db.IssueToken(ctx, p.ID, "missing", exp); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("issued for a missing domain: %v", err)
 	}
 }
 

@@ -2,12 +2,39 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/artifactd/registry/internal/domain"
 )
+
+// TokenPrefix starts every authorization token IssueToken makes. A token
+// must not start with '-': `aws codeartifact login --tool npm` passes it to
+// `npm config set` as an argument, which npm would take for an option and
+// silently not save (one random base64url token in 64 started so). The
+// prefix also lets secret scanners recognise a leaked token.
+const TokenPrefix = "artd_"
+
+// IssueToken makes an authorization token (TokenPrefix and 32 random
+// bytes, base64url) for a principal and a domain, valid until expires,
+// and stores only its sha256.
+func (d *DB) IssueToken(ctx context.Context, principalID int64, dom string, expires time.Time) (string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(tok))
+	if err := d.StoreToken(ctx, hex.EncodeToString(sum[:]), principalID, dom, expires); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
 
 // StoreToken records an authorization token by the hex sha256 of its value,
 // for a principal and a domain, until expires. Expired tokens are pruned.
