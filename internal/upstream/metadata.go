@@ -196,23 +196,22 @@ func (c *Client) lookup(ctx context.Context, key, rawURL string, opt MetaOptions
 		}
 	}
 	if have {
-		switch {
-		case e.negative && now.Sub(e.doc.FetchedAt) < c.cfg.NegativeTTL:
-			c.metrics.Lookup(c.cfg.Name, KindMetadata, NegativeHit)
-			return Doc{}, fmt.Errorf("upstream %s: %s: %w", c.cfg.Name, key, notFoundError(e.doc.Status))
-		case e.negative:
-			have = false
-		case opt.PreferCached || now.Sub(e.doc.FetchedAt) < c.cfg.MetadataTTL:
-			c.metrics.Lookup(c.cfg.Name, KindMetadata, Hit)
-			return e.doc, nil
+		if answered, d, err := c.fromCache(key, e, opt, now); answered {
+			if err != nil {
+				c.metrics.Lookup(c.cfg.Name, KindMetadata, NegativeHit)
+			} else {
+				c.metrics.Lookup(c.cfg.Name, KindMetadata, Hit)
+			}
+			return d, err
 		}
+		have = !e.negative
 	}
 
 	u, err := c.resolve(rawURL)
 	if err != nil {
 		return Doc{}, err
 	}
-	fl, started := c.startRefresh(ctx, key, u, opt.Accept)
+	fl, started := c.startRefresh(ctx, key, u, opt)
 	if fl == nil {
 		return c.staleOr(have, e.doc, c.wrap("GET", u, errClosed))
 	}
@@ -257,15 +256,39 @@ func (c *Client) staleOr(have bool, old Doc, err error) (Doc, error) {
 	return old, nil
 }
 
+// fromCache answers a lookup from a cached entry when the entry can
+// answer it: a 404 younger than NegativeTTL (err), a copy younger than
+// MetadataTTL or any copy with PreferCached (d).
+func (c *Client) fromCache(key string, e entry, opt MetaOptions, now time.Time) (answered bool, d Doc, err error) {
+	switch {
+	case e.negative && now.Sub(e.doc.FetchedAt) < c.cfg.NegativeTTL:
+		return true, Doc{}, fmt.Errorf("upstream %s: %s: %w", c.cfg.Name, key, notFoundError(e.doc.Status))
+	case !e.negative && (opt.PreferCached || now.Sub(e.doc.FetchedAt) < c.cfg.MetadataTTL):
+		return true, e.doc, nil
+	}
+	return false, Doc{}, nil
+}
+
 // startRefresh joins the refresh of key in progress or starts one, detached
-// from ctx. It returns nil after Close.
-func (c *Client) startRefresh(ctx context.Context, key string, u *url.URL, accept string) (fl *metaFlight, started bool) {
+// from ctx. A refresh that ended after the caller looked at the cache has
+// stored its answer (before it left c.flights): that answer is returned
+// as a finished flight instead of asking upstream again. It returns nil
+// after Close.
+func (c *Client) startRefresh(ctx context.Context, key string, u *url.URL, opt MetaOptions) (fl *metaFlight, started bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if fl := c.flights[key]; fl != nil {
 		fl.waiters.Add(1)
 		return fl, false
 	}
+	if e, ok := c.meta.get(key); ok {
+		if answered, d, err := c.fromCache(key, e, opt, c.cfg.Now()); answered {
+			fl := &metaFlight{done: make(chan struct{}), doc: d, err: err}
+			close(fl.done)
+			return fl, false
+		}
+	}
+	accept := opt.Accept
 	fl = &metaFlight{done: make(chan struct{})}
 	fl.waiters.Store(1)
 	fctx, release := c.detach(ctx, c.cfg.MetadataTimeout)

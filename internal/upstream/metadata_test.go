@@ -158,6 +158,42 @@ func TestMetadataSlowRevalidationCompletes(t *testing.T) {
 	}
 }
 
+// TestMetadataRevalidatedOnce: callers that find a copy stale while its
+// revalidation is ending (looked before it stored, asked after it left)
+// take its answer; upstream sees one revalidation however many ask.
+func TestMetadataRevalidatedOnce(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.MetadataTTL = time.Minute
+		c.StaleAfter = time.Millisecond
+	})
+	e.origin.set(docPath, []byte("v1"))
+	ctx := context.Background()
+	for round := 1; round <= 20; round++ {
+		if _, err := e.c.Metadata(ctx, "k", "lodash", MetaOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.advance(2 * time.Minute) // stale again
+		before := e.faults.requests.Load()
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					if _, err := e.c.Metadata(ctx, "k", "lodash", MetaOptions{}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if got := e.faults.requests.Load() - before; got != 1 {
+			t.Fatalf("round %d: upstream saw %d revalidations, want 1", round, got)
+		}
+	}
+}
+
 // TestMetadataNegativeCache: a definitive 404 is remembered for
 // NegativeTTL; a 500 or a timeout never is.
 func TestMetadataNegativeCache(t *testing.T) {
