@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +90,49 @@ func TestPackageGroupsE2E(t *testing.T) {
 		"--namespace", "tools", "--package", "lib", "--package-version", "2.0.0")
 	if dig(v, "assets", 0, "hashes", "SHA-256") != s2 {
 		t.Fatalf("copied asset: %v", v)
+	}
+}
+
+// TestPackageGroupInternalUpstreamNPM: with the real aws CLI and npm, a
+// package group whose INTERNAL_UPSTREAM is BLOCK keeps a repository from
+// its upstream repository's versions of the group's packages;
+// ALLOW_SPECIFIC_REPOSITORIES naming the repository lets them through.
+func TestPackageGroupInternalUpstreamNPM(t *testing.T) {
+	requireAWS(t)
+	in := startRegistry(t, t.TempDir())
+	env := in.awsEnv(t)
+	ok(t, env, "codeartifact", "create-domain", "--domain", "acme")
+	ok(t, env, "codeartifact", "create-repository", "--domain", "acme", "--repository", "shared")
+	ok(t, env, "codeartifact", "create-repository", "--domain", "acme", "--repository", "app", "--upstreams", "repositoryName=shared")
+	n := newNPMEnv(t, env)
+	login := func(repo string) {
+		t.Helper()
+		if r := runAWS(n.env, "codeartifact", "login", "--tool", "npm", "--domain", "acme", "--repository", repo); r.err != nil {
+			t.Fatalf("login %s: %v\n%s", repo, r.err, r.stderr)
+		}
+	}
+	login("shared")
+	n.run(t, writePackage(t, "@acme/ui", "1.0.0", nil), "publish")
+	n.run(t, writePackage(t, "left-pad", "1.0.0", nil), "publish")
+	login("app")
+
+	ok(t, env, "codeartifact", "create-package-group", "--domain", "acme", "--package-group", "/npm/acme/*")
+	ok(t, env, "codeartifact", "update-package-group-origin-configuration", "--domain", "acme", "--package-group", "/npm/acme/*",
+		"--restrictions", "INTERNAL_UPSTREAM=BLOCK")
+	if _, errOut, err := n.try(t.TempDir(), "view", "@acme/ui", "version"); err == nil || !strings.Contains(errOut, "E404") {
+		t.Fatalf("npm view through app with INTERNAL_UPSTREAM blocked: %v\n%s", err, errOut)
+	}
+	if got := strings.TrimSpace(n.run(t, t.TempDir(), "view", "left-pad", "version")); got != "1.0.0" {
+		t.Fatalf("a package outside the group: %q", got)
+	}
+
+	ok(t, env, "codeartifact", "update-package-group-origin-configuration", "--domain", "acme", "--package-group", "/npm/acme/*",
+		"--restrictions", "INTERNAL_UPSTREAM=ALLOW_SPECIFIC_REPOSITORIES",
+		"--add-allowed-repositories", "originRestrictionType=INTERNAL_UPSTREAM,repositoryName=app")
+	proj := t.TempDir()
+	os.WriteFile(filepath.Join(proj, "package.json"), []byte(`{"name":"proj","version":"1.0.0","private":true}`), 0o644)
+	n.run(t, proj, "install", "@acme/ui@1.0.0")
+	if m := readManifest(t, filepath.Join(proj, "node_modules", "@acme", "ui", "package.json")); m["version"] != "1.0.0" {
+		t.Fatalf("installed %v", m["version"])
 	}
 }

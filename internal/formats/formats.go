@@ -49,6 +49,30 @@ type Chain interface {
 	// ref lets repository repo take ref from external connections (true
 	// when no group restricts it).
 	ExternalUpstreamAllowed(ctx context.Context, dom, repo string, ref domain.PackageRef) (bool, error)
+	// InternalUpstreamAllowed reports whether the package group governing
+	// ref lets repository repo retain ref's versions from its upstream
+	// repositories (true when no group restricts it).
+	InternalUpstreamAllowed(ctx context.Context, dom, repo string, ref domain.PackageRef) (bool, error)
+}
+
+// SearchOrder is g.SearchOrder(asked) for package ref: when ref's package
+// group does not allow asked to take versions from internal upstreams
+// (INTERNAL_UPSTREAM), only asked's own hops are left (the repository and
+// its external connection); the upstream repositories and whatever they
+// reach are not searched.
+func SearchOrder(ctx context.Context, c Chain, g domain.Graph, dom, asked string, ref domain.PackageRef) ([]domain.Hop, error) {
+	order := g.SearchOrder(asked)
+	ok, err := c.InternalUpstreamAllowed(ctx, dom, asked, ref)
+	if err != nil || ok {
+		return order, err
+	}
+	var own []domain.Hop
+	for _, h := range order {
+		if h.Repository == asked {
+			own = append(own, h)
+		}
+	}
+	return own, nil
 }
 
 // UpstreamBlocked reports whether the external connections of asked's

@@ -346,6 +346,18 @@ func (d *DB) ExternalUpstreamAllowed(ctx context.Context, dom, repo string, ref 
 	return t.Restriction(ref, domain.RestrictExternalUpstream).Allows(repo), nil
 }
 
+// InternalUpstreamAllowed reports whether the package group governing ref
+// lets repository repo retain ref's versions from its upstream
+// repositories: the INTERNAL_UPSTREAM restriction, resolved as
+// ExternalUpstreamAllowed resolves EXTERNAL_UPSTREAM.
+func (d *DB) InternalUpstreamAllowed(ctx context.Context, dom, repo string, ref domain.PackageRef) (bool, error) {
+	t, err := d.GroupTree(ctx, dom)
+	if err != nil {
+		return false, err
+	}
+	return t.Restriction(ref, domain.RestrictInternalUpstream).Allows(repo), nil
+}
+
 // checkGroupPublish refuses creating package ref in repository repo by a
 // publish when its package group's PUBLISH restriction does not allow
 // repo.

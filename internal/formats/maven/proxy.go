@@ -119,7 +119,10 @@ func (f *Format) mergedMetadata(ctx context.Context, rp repository, p Path) (*me
 	if err != nil {
 		return nil, err
 	}
-	order := g.SearchOrder(rp.name)
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, ref)
+	if err != nil {
+		return nil, err
+	}
 	var internal []string
 	var external []upstream.Doc
 	var parts []string
@@ -243,7 +246,11 @@ func (f *Format) chainSnapshotMetadata(ctx context.Context, rp repository, p Pat
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range g.SearchOrder(rp.name) {
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, p.Ref())
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range order {
 		if h.ExternalConnection != "" {
 			continue
 		}
@@ -270,7 +277,10 @@ func (f *Format) proxyFile(c echo.Context, rp repository, p Path) (served bool, 
 		return false, err
 	}
 	ref := p.Ref()
-	order := g.SearchOrder(rp.name)
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, ref)
+	if err != nil {
+		return false, err
+	}
 	blocked, err := formats.UpstreamBlocked(ctx, f.Chain, rp.domain, rp.name, order, ref)
 	if err != nil {
 		return false, err

@@ -70,7 +70,10 @@ func (f *Format) chainState(ctx context.Context, rp repo, n Name) (hops []hopSta
 	ref := n.Ref()
 	blocked := false
 	var parts []string
-	order := g.SearchOrder(rp.name)
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, ref)
+	if err != nil {
+		return nil, "", false, err
+	}
 	for _, h := range order {
 		if h.ExternalConnection != "" {
 			continue
@@ -504,7 +507,10 @@ func (f *Format) proxyTarball(c echo.Context, rp repo, rt route, version string)
 		return false, err
 	}
 	ref := rt.name.Ref()
-	order := g.SearchOrder(rp.name)
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, ref)
+	if err != nil {
+		return false, err
+	}
 	blocked, err := formats.UpstreamBlocked(ctx, f.Chain, rp.domain, rp.name, order, ref)
 	if err != nil {
 		return false, err

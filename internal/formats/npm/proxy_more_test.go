@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -227,4 +230,69 @@ func FuzzParseUpstreamSearch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestProxyInternalUpstreamByGroup: a package group whose
+// INTERNAL_UPSTREAM restriction does not allow a repository hides its
+// upstream repositories' versions of the group's packages from it
+// (packument and tarball), keeps what it holds itself, and leaves the
+// upstream repository serving them; ALLOW_SPECIFIC_REPOSITORIES naming it
+// lets them through again.
+func TestProxyInternalUpstreamByGroup(t *testing.T) {
+	h, _ := newProxyHarness(t, [][]string{{"app", "store", "npm-store"}, {"store"}, {"npm-store"}}, "npm-store")
+	h.publishTo("store", pkg{name: "@acme/ui", version: "1.0.0"})
+	h.publishTo("store", pkg{name: "other", version: "1.0.0"})
+	h.publishTo("app", pkg{name: "@acme/ui", version: "0.9.0"})
+	ctx := context.Background()
+	pat, err := domain.ParseGroupPattern("/npm/acme/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.db.CreatePackageGroup(ctx, domain.PackageGroup{Domain: dom, Pattern: pat}); err != nil {
+		t.Fatal(err)
+	}
+	set := func(u domain.GroupUpdate) {
+		t.Helper()
+		if _, _, _, err := h.db.UpdatePackageGroupOrigin(ctx, dom, pat.String(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(domain.GroupUpdate{Modes: map[domain.GroupRestrictionType]domain.GroupMode{domain.RestrictInternalUpstream: domain.ModeBlock}})
+
+	versions := func(repo, name string) string {
+		t.Helper()
+		r := h.getIn(repo, escaped(name))
+		if r.status != http.StatusOK {
+			return fmt.Sprint(r.status)
+		}
+		var doc struct{ Versions map[string]json.RawMessage }
+		if err := json.Unmarshal(r.body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(slices.Sorted(maps.Keys(doc.Versions)), ",")
+	}
+	if got := versions("app", "@acme/ui"); got != "0.9.0" {
+		t.Errorf("app's @acme/ui with INTERNAL_UPSTREAM blocked: %s, want its own 0.9.0 only", got)
+	}
+	if r := h.getIn("app", "@acme/ui/-/ui-1.0.0.tgz"); r.status != http.StatusNotFound {
+		t.Errorf("tarball held only upstream: %d", r.status)
+	}
+	if h.versionIn("app", "@acme/ui", "1.0.0") != "" {
+		t.Error("the blocked version was retained in app")
+	}
+	if got := versions("store", "@acme/ui"); got != "1.0.0" {
+		t.Errorf("store's own @acme/ui: %s", got)
+	}
+	if got := versions("app", "other"); got != "1.0.0" {
+		t.Errorf("a package outside the group: %s", got)
+	}
+
+	set(domain.GroupUpdate{Modes: map[domain.GroupRestrictionType]domain.GroupMode{domain.RestrictInternalUpstream: domain.ModeAllowSpecific},
+		Add: map[domain.GroupRestrictionType][]string{domain.RestrictInternalUpstream: {"app"}}})
+	if got := versions("app", "@acme/ui"); got != "0.9.0,1.0.0" {
+		t.Errorf("app allowed: %s", got)
+	}
+	if r := h.getIn("app", "@acme/ui/-/ui-1.0.0.tgz"); r.status != http.StatusOK {
+		t.Errorf("tarball once app is allowed: %d %s", r.status, r.body)
+	}
 }

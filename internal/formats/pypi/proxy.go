@@ -80,7 +80,10 @@ func (f *Format) chainState(ctx context.Context, rp repo, project string) (hops 
 		return nil, "", false, err
 	}
 	r := ref(project)
-	order := g.SearchOrder(rp.name)
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, r)
+	if err != nil {
+		return nil, "", false, err
+	}
 	var parts []string
 	external := false
 	for _, h := range order {
@@ -236,7 +239,10 @@ func (f *Format) proxyFile(c echo.Context, rp repo, rt route) (bool, error) {
 		return false, err
 	}
 	r := ref(rt.project)
-	order := g.SearchOrder(rp.name)
+	order, err := formats.SearchOrder(ctx, f.Chain, g, rp.domain, rp.name, r)
+	if err != nil {
+		return false, err
+	}
 	blocked, err := formats.UpstreamBlocked(ctx, f.Chain, rp.domain, rp.name, order, r)
 	if err != nil {
 		return false, err
