@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/nats-io/nats.go"
@@ -185,7 +185,7 @@ type pipelineBench struct {
 
 func newPipelineBench(b *testing.B) *pipelineBench {
 	requireAWS(b)
-	addr := testnet.FreeAddr(b)
+	addr := testutil.FreeAddr(b)
 	args := []string{"--nats-listen", addr}
 	if *benchServerPprof != "" {
 		args = append(args, "--debug-listen", *benchServerPprof)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // TestCodeDeployAgentE2E deploys to a local instance and to one served
@@ -22,7 +22,7 @@ import (
 func TestCodeDeployAgentE2E(t *testing.T) {
 	requireAWS(t)
 	dir := t.TempDir()
-	natsAddr := testnet.FreeAddr(t)
+	natsAddr := testutil.FreeAddr(t)
 	in := startRegistry(t, dir, "--nats-listen", natsAddr)
 	t.Cleanup(func() { in.stop() })
 	env := in.awsEnv(t)
@@ -34,7 +34,7 @@ func TestCodeDeployAgentE2E(t *testing.T) {
 	agent := exec.Command(registryBin, "agent", "--nats-url", "nats://"+natsAddr, "--name", "edge-1", "--data-dir", agentDir,
 		"--instance", "web-remote", "--tags", "env=prod,site=edge")
 	agent.Env = isolatedEnv(t)
-	var agentLog syncBuffer
+	var agentLog testutil.SyncBuffer
 	agent.Stderr = &agentLog
 	stdout, err := agent.StdoutPipe()
 	if err != nil {

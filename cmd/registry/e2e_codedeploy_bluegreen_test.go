@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // blueGreenBundle zips a revision whose server (srv/shop/server.py,
@@ -142,7 +142,7 @@ func TestCodeDeployBlueGreenE2E(t *testing.T) {
 	// Two instances of the original (blue) fleet and two of the
 	// replacement (green) one.
 	for _, n := range []string{"blue-1", "blue-2", "green-1", "green-2"} {
-		addr := testnet.FreeAddr(t)
+		addr := testutil.FreeAddr(t)
 		_, port, _ := strings.Cut(addr, ":")
 		tags := "env=web"
 		if strings.HasPrefix(n, "blue") {
@@ -155,7 +155,7 @@ func TestCodeDeployBlueGreenE2E(t *testing.T) {
 			t.Fatalf("registry instance register %s: %v\n%s", n, err, out)
 		}
 	}
-	lb := testnet.FreeAddr(t)
+	lb := testutil.FreeAddr(t)
 	ok(t, env, "codeartifact", "create-domain", "--domain", "acme")
 	ok(t, env, "codeartifact", "create-repository", "--domain", "acme", "--repository", "releases")
 	ok(t, env, "deploy", "create-application", "--application-name", "shop")
@@ -183,7 +183,7 @@ func TestCodeDeployBlueGreenE2E(t *testing.T) {
 	fails(t, env, "InvalidAlarmConfigException", "deploy", "create-deployment-group", "--application-name", "shop", "--deployment-group-name", "bad",
 		"--service-role-arn", "arn:aws:iam::123456789012:role/codedeploy",
 		"--deployment-style", "deploymentType=BLUE_GREEN,deploymentOption=WITH_TRAFFIC_CONTROL",
-		"--load-balancer-info", `{"targetGroupInfoList":[{"name":"`+testnet.FreeAddr(t)+`"}]}`,
+		"--load-balancer-info", `{"targetGroupInfoList":[{"name":"`+testutil.FreeAddr(t)+`"}]}`,
 		"--alarm-configuration", `{"enabled":true,"alarms":[{"name":"HighCPUUtilization"}]}`)
 
 	deployVersion := func(version string, config ...string) string {

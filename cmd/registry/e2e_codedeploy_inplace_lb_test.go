@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // TestCodeDeployInPlaceLBE2E: an IN_PLACE WITH_TRAFFIC_CONTROL group of
@@ -29,7 +29,7 @@ func TestCodeDeployInPlaceLBE2E(t *testing.T) {
 
 	names := []string{"web-1", "web-2"}
 	for _, n := range names {
-		addr := testnet.FreeAddr(t)
+		addr := testutil.FreeAddr(t)
 		_, port, _ := strings.Cut(addr, ":")
 		out, err := exec.Command(registryBin, "instance", "register", n, "--tags", "env=web", "--data-dir", dir,
 			"--start", "exec "+python+" srv/shop/server.py "+port,
@@ -38,7 +38,7 @@ func TestCodeDeployInPlaceLBE2E(t *testing.T) {
 			t.Fatalf("registry instance register %s: %v\n%s", n, err, out)
 		}
 	}
-	lb := testnet.FreeAddr(t)
+	lb := testutil.FreeAddr(t)
 	ok(t, env, "codeartifact", "create-domain", "--domain", "acme")
 	ok(t, env, "codeartifact", "create-repository", "--domain", "acme", "--repository", "releases")
 	ok(t, env, "deploy", "create-application", "--application-name", "shop")

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 	"github.com/nats-io/nats.go"
 )
 
@@ -94,7 +94,7 @@ func TestCodeDeployE2E(t *testing.T) {
 	instances := []string{"web-1", "web-2", "web-3", "web-4"}
 	addrs := map[string]string{}
 	for _, n := range instances {
-		addrs[n] = testnet.FreeAddr(t)
+		addrs[n] = testutil.FreeAddr(t)
 		_, port, _ := strings.Cut(addrs[n], ":")
 		out, err := exec.Command(registryBin, "instance", "register", n, "--tags", "env=prod", "--data-dir", dir,
 			"--start", "exec "+python+" -m http.server "+port+" --bind 127.0.0.1 --directory srv/shop",
@@ -247,7 +247,7 @@ func TestCodeDeployE2E(t *testing.T) {
 func TestCodeDeployPipelineE2E(t *testing.T) {
 	requireAWS(t)
 	dir := t.TempDir()
-	addr := testnet.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	in := startRegistry(t, dir, "--nats-listen", addr)
 	env := in.awsEnv(t)
 	nc, err := nats.Connect("nats://" + addr)

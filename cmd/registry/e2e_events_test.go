@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -38,7 +38,7 @@ type envelope struct {
 // over TCP to the embedded server.
 func TestEventsOnNATS(t *testing.T) {
 	requireAWS(t)
-	addr := testnet.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	in := startRegistry(t, t.TempDir(), "--nats-listen", addr)
 	nc, err := nats.Connect("nats://" + addr)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestEventsOnNATS(t *testing.T) {
 // restart every acknowledged publish has its event in the stream (at
 // least once; a repeat carries the same dedup id).
 func TestEventsSurviveKill(t *testing.T) {
-	addr := testnet.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	dir := t.TempDir()
 	in := startRegistry(t, dir, "--nats-listen", addr)
 	c := newClient(t, in)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 	"github.com/nats-io/nats.go"
 )
 
@@ -19,7 +19,7 @@ import (
 // app's new version, whose own event a separate NATS client sees over TCP.
 func TestPackageEventStartsPipeline(t *testing.T) {
 	requireAWS(t)
-	addr := testnet.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	in := startRegistry(t, t.TempDir(), "--nats-listen", addr)
 	env := in.awsEnv(t)
 	nc, err := nats.Connect("nats://" + addr)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -52,7 +52,7 @@ artifacts:
 // client connected over TCP.
 func TestNPMPublishTriggersAppPipeline(t *testing.T) {
 	requireAWS(t)
-	addr := testnet.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	in := startRegistry(t, t.TempDir(), "--nats-listen", addr)
 	env := in.awsEnv(t)
 	n := newNPMEnv(t, env)
@@ -251,7 +251,7 @@ func cliTime(v any) (time.Time, error) {
 // dedup id as Nats-Msg-Id.
 func TestPipelineAndBuildEventsSurviveKill(t *testing.T) {
 	requireAWS(t)
-	addr := testnet.FreeAddr(t)
+	addr := testutil.FreeAddr(t)
 	dir := t.TempDir()
 	in := startRegistry(t, dir, "--nats-listen", addr)
 	env := in.awsEnv(t)

@@ -10,10 +10,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // registryBin is the registry binary built once for the end-to-end tests,
@@ -38,30 +39,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // instance is a running registry subprocess.
 type instance struct {
 	t        testing.TB
 	dataDir  string
 	cmd      *exec.Cmd
-	log      *syncBuffer
+	log      *testutil.SyncBuffer
 	endpoint string
 	done     chan error
 }
@@ -72,7 +55,7 @@ var endpointRE = regexp.MustCompile(`msg="registry listening" endpoint=(\S+)`)
 // and waits (polling its log, with a deadline) until it listens.
 func startRegistry(t testing.TB, dataDir string, args ...string) *instance {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &testutil.SyncBuffer{}
 	cmd := exec.Command(registryBin, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "REGISTRY_LOG_LEVEL=info")

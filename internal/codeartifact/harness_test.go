@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +34,7 @@ import (
 	blobfs "github.com/artifactd/registry/internal/blob/fs"
 	"github.com/artifactd/registry/internal/server"
 	"github.com/artifactd/registry/internal/sqlite"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 const (
@@ -54,7 +54,7 @@ type harness struct {
 	srv     *server.Server
 	ts      *httptest.Server
 	root    aws.Credentials
-	logs    *syncBuffer
+	logs    *testutil.SyncBuffer
 	arns    access.ARNs
 	blobDir string
 }
@@ -78,7 +78,7 @@ func newHarness(tb testing.TB) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// As cmd/registry's httpServer wires them.
@@ -97,24 +97,6 @@ func newHarness(tb testing.TB) *harness {
 	tb.Cleanup(ts.Close)
 	return &harness{db: db, blobs: blobs, api: api, srv: srv, ts: ts, logs: logs, arns: arns, blobDir: blobDir,
 		root: aws.Credentials{AccessKeyID: rootKey.ID, SecretAccessKey: rootKey.Secret}}
-}
-
-// syncBuffer collects the server log for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // user creates an IAM user with an access key and the given identity

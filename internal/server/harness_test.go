@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/artifactd/registry/internal/domain"
 	"github.com/artifactd/registry/internal/server"
 	"github.com/artifactd/registry/internal/sqlite"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // harness is a server with a real SQLite identity and token store, a
@@ -34,25 +34,7 @@ type harness struct {
 	ts       *httptest.Server
 	root     aws.Credentials
 	notReady atomic.Pointer[error]
-	logs     *logBuffer // the server's log
-}
-
-// logBuffer is a log sink safe for the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs     *testutil.SyncBuffer // the server's log
 }
 
 func newHarness(t *testing.T) *harness {
@@ -67,7 +49,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, root: aws.Credentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret}, logs: &logBuffer{}}
+	h := &harness{db: db, root: aws.Credentials{AccessKeyID: key.ID, SecretAccessKey: key.Secret}, logs: &testutil.SyncBuffer{}}
 	srv := server.New(server.Options{
 		Log:  slog.New(slog.NewTextHandler(h.logs, nil)),
 		Auth: &server.Authenticator{LookupKey: db.LookupAccessKey, LookupToken: db.LookupToken},

@@ -1,14 +1,14 @@
 package build
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 func TestLogLimit(t *testing.T) {
@@ -36,24 +36,6 @@ func TestLogLimit(t *testing.T) {
 	}
 }
 
-// syncBuf is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -70,7 +52,7 @@ func TestFollowLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "b.log")
 	lw, _ := createLog(path, 1<<20, time.Now)
 	lw.Write([]byte("first\n"))
-	var out syncBuf
+	var out testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- follow(context.Background(), path, lw, &out, nil) }()
 	waitFor(t, 5*time.Second, "the first line", func() bool { return strings.Contains(out.String(), "first") })

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/artifactd/registry/internal/testutil"
 )
 
-func newShell(t *testing.T, path string, out *syncBuf) *shell {
+func newShell(t *testing.T, path string, out *testutil.SyncBuffer) *shell {
 	t.Helper()
 	dir := t.TempDir()
 	sh, err := startShell(shellOptions{Path: path, Dir: dir, Env: append(os.Environ(), "START=1"), Out: out, Ctl: filepath.Join(dir, ".ctl")})
@@ -35,7 +37,7 @@ func shells(t *testing.T) []string {
 func TestOneShell(t *testing.T) {
 	for _, path := range shells(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			var out syncBuf
+			var out testutil.SyncBuffer
 			sh := newShell(t, path, &out)
 			ctx := context.Background()
 			steps := []struct {
@@ -71,7 +73,7 @@ func TestOneShell(t *testing.T) {
 }
 
 func TestShellExitInCommand(t *testing.T) {
-	var out syncBuf
+	var out testutil.SyncBuffer
 	sh := newShell(t, "/bin/sh", &out)
 	code, err := sh.run(context.Background(), "echo bye; exit 3")
 	if !errors.Is(err, errShellExited) || code != 3 {
@@ -95,7 +97,7 @@ func alive(pid int) bool {
 // TestShellKillTree: cancelling a command kills the whole process group,
 // background children and grandchildren included.
 func TestShellKillTree(t *testing.T) {
-	var out syncBuf
+	var out testutil.SyncBuffer
 	sh := newShell(t, "/bin/sh", &out)
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancelCause(context.Background())

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/artifactd/registry/internal/pipeline/deploy/traffic"
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // blueGreenHarness has four instances, web-1 and web-2 tagged fleet=blue,
@@ -39,7 +39,7 @@ func newBlueGreen(t *testing.T, config string, alarms *AlarmConfiguration, bg *B
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { svc.Close() })
-	h := &blueGreenHarness{harness: &harness{t: t, svc: svc, b: b, dir: dir}, lb: testnet.FreeAddr(t)}
+	h := &blueGreenHarness{harness: &harness{t: t, svc: svc, b: b, dir: dir}, lb: testutil.FreeAddr(t)}
 	ctx := context.Background()
 	for i := 1; i <= 4; i++ {
 		name := fmt.Sprintf("web-%d", i)
@@ -346,7 +346,7 @@ func TestBlueGreenGroupValidation(t *testing.T) {
 	ctx := context.Background()
 	h.svc.CreateApplication(ctx, "shop", "")
 	bg := DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
-	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: testnet.FreeAddr(t)}}}
+	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: testutil.FreeAddr(t)}}}
 	for _, c := range []struct {
 		g    Group
 		want string

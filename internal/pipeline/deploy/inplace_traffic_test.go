@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // served is one request an instance's backend answered.
@@ -38,7 +38,7 @@ type inPlaceLB struct {
 
 func newInPlaceLB(t *testing.T, n int, config string) *inPlaceLB {
 	t.Helper()
-	h := &inPlaceLB{harness: newHarness(t), lb: testnet.FreeAddr(t)}
+	h := &inPlaceLB{harness: newHarness(t), lb: testutil.FreeAddr(t)}
 	ctx := context.Background()
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("web-%d", i)
@@ -337,7 +337,7 @@ func TestInPlaceWithTrafficControlGroupValidation(t *testing.T) {
 	ctx := context.Background()
 	h.svc.CreateApplication(ctx, "shop", "")
 	with := DeploymentStyle{DeploymentType: "IN_PLACE", DeploymentOption: "WITH_TRAFFIC_CONTROL"}
-	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: testnet.FreeAddr(t)}}}
+	lb := &LoadBalancerInfo{TargetGroupInfoList: []NamedInfo{{Name: testutil.FreeAddr(t)}}}
 	for _, c := range []struct {
 		g    Group
 		want string

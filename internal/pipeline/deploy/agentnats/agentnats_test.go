@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/artifactd/registry/internal/pipeline/deploy"
-	"github.com/artifactd/registry/internal/testnet"
+	"github.com/artifactd/registry/internal/testutil"
 )
 
 // zips is a BundleSource of zips built by the tests, keyed by key.
@@ -330,7 +330,7 @@ func TestBlueGreenRefusesRemote(t *testing.T) {
 	ctx := context.Background()
 	_, err := e.svc.CreateDeploymentGroup(ctx, deploy.Group{ApplicationName: "shop", DeploymentGroupName: "bg",
 		DeploymentStyle:              deploy.DeploymentStyle{DeploymentType: "BLUE_GREEN", DeploymentOption: "WITH_TRAFFIC_CONTROL"},
-		LoadBalancerInfo:             &deploy.LoadBalancerInfo{TargetGroupInfoList: []deploy.NamedInfo{{Name: testnet.FreeAddr(t)}}},
+		LoadBalancerInfo:             &deploy.LoadBalancerInfo{TargetGroupInfoList: []deploy.NamedInfo{{Name: testutil.FreeAddr(t)}}},
 		OnPremisesInstanceTagFilters: []deploy.TagFilter{{Key: "env", Value: "prod", Type: "KEY_AND_VALUE"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,15 @@
-// Package testnet gives tests a loopback address to hand to something
-// that binds it later (a load balancer, a NATS listener).
-package testnet
+// Package testutil holds what tests of several packages share: a
+// loopback address to hand to something that binds it later (a load
+// balancer, a NATS listener), and a buffer a server's goroutines can log
+// into while the test reads it.
+package testutil
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"testing"
 )
 
@@ -35,4 +39,22 @@ func FreeAddr(t testing.TB) string {
 	}
 	t.Fatalf("no free loopback port: %v", last)
 	return ""
+}
+
+// SyncBuffer is a bytes.Buffer safe for writer goroutines and readers.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
