@@ -277,9 +277,9 @@ func (f *Format) mergeView(ctx context.Context, rp repo, n Name, hops []hopState
 	}
 	sort.SliceStable(m.versions, func(i, j int) bool { return m.versions[i].publishedAt().Before(m.versions[j].publishedAt()) })
 	m.readme = func(version string) (string, error) {
-		hi, ok := from[version]
-		if from == nil {
-			hi, ok = first, first >= 0 && slices.ContainsFunc(m.versions, func(e entry) bool { return e.version() == version })
+		hi, ok := first, first >= 0 // one hop gave every version
+		if from != nil {
+			hi, ok = from[version]
 		}
 		if !ok {
 			return "", nil
