@@ -161,6 +161,12 @@ wait_http "$NGINX/react"
 NGINX_PID=$(cat "$RUN/nginx/nginx.pid")
 
 # ---------------------------------------------------------------- helpers
+# mem_split name: logs where A's resident memory is (kB): the kernel's
+# anonymous/file split and the anonymous mappings of 128 kB or more
+mem_split() {
+	log "  A $1: $(grep -E '^(RssAnon|RssFile)' "/proc/$A_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
+	log "  A $1 anon: $(awk '/^[0-9a-f]+-/{m=$1; n=$6} /^Anonymous:/{if($2>=128) printf "%s%s %d", (k++?", ":""), (n==""?m:n), $2}' "/proc/$A_PID/smaps")"
+}
 rss_kb() { local t=0 p; for p in "$@"; do t=$((t + $(awk '/^VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $t; }
 pids_of() { # server -> pids to account
 	case $1 in
@@ -288,20 +294,6 @@ on B && start_verdaccio "$PB" "$RUN/verdaccio" B_PID
 B_URL=http://127.0.0.1:$PB/
 C_URL=$NGINX/
 
-# idle RSS of fresh processes, before any request
-settle $(pids_of A) $(pids_of B)
-FRESH_A=$(rss_kb $(pids_of A)) FRESH_B=$(rss_kb $(pids_of B)) FRESH_C=$(rss_kb $(pids_of C))
-log "warming A and B (one npm ci each; C needs none)"
-TA_WARM=$(npm_ci A-warmup "$A_URL" "$A_TOKEN")
-TB_WARM=
-on B && TB_WARM=$(npm_ci B-warmup "$B_URL")
-log "warm-up: A ${TA_WARM}s  B ${TB_WARM}s"
-# idle: once the servers stop using CPU, and IDLE_WAIT seconds more (a
-# server that has been idle for a while, not one between two requests)
-IDLE_WAIT=${IDLE_WAIT:-10}
-settle $(pids_of A) $(pids_of B)
-sleep "$IDLE_WAIT"
-IDLE_A=$(rss_kb $(pids_of A)) IDLE_B=$(rss_kb $(pids_of B)) IDLE_C=$(rss_kb $(pids_of C))
 # heap_profile name: saves A's heap profile (--heap-profile) and its top
 HEAPS=()
 heap_profile() {
@@ -320,6 +312,23 @@ heap_profile() {
 	} >>"$RUN/tmp/heap-$1.txt" 2>/dev/null || true
 	HEAPS+=("$1")
 }
+# idle RSS of fresh processes, before any request
+settle $(pids_of A) $(pids_of B)
+FRESH_A=$(rss_kb $(pids_of A)) FRESH_B=$(rss_kb $(pids_of B)) FRESH_C=$(rss_kb $(pids_of C))
+mem_split fresh
+heap_profile fresh
+log "warming A and B (one npm ci each; C needs none)"
+TA_WARM=$(npm_ci A-warmup "$A_URL" "$A_TOKEN")
+TB_WARM=
+on B && TB_WARM=$(npm_ci B-warmup "$B_URL")
+log "warm-up: A ${TA_WARM}s  B ${TB_WARM}s"
+# idle: once the servers stop using CPU, and IDLE_WAIT seconds more (a
+# server that has been idle for a while, not one between two requests)
+IDLE_WAIT=${IDLE_WAIT:-10}
+settle $(pids_of A) $(pids_of B)
+sleep "$IDLE_WAIT"
+IDLE_A=$(rss_kb $(pids_of A)) IDLE_B=$(rss_kb $(pids_of B)) IDLE_C=$(rss_kb $(pids_of C))
+mem_split idle
 heap_profile idle
 
 # ---------------------------------------------------------------- warm npm ci, interleaved

@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,6 +127,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	defer a.db.Close()
 	if c.MemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(c.MemoryLimit)
+	}
+	// heap profiles are read only through --debug-listen: without it,
+	// sampling would only grow the runtime's table of allocation stacks
+	if c.DebugListen == "" && !strings.Contains(os.Getenv("GODEBUG"), "memprofilerate") {
+		runtime.MemProfileRate = 0
 	}
 	// rendered documents: one byte budget for every format; big ones go
 	// gzipped to unlinked files under cache/ (emptied at start: nothing

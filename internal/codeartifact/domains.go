@@ -2,7 +2,6 @@ package codeartifact
 
 import (
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -27,9 +26,6 @@ type tagList []struct {
 	Value string `json:"value"`
 }
 
-// printableRE is the model's \P{C}* (TagKey, TagValue).
-var printableRE = regexp.MustCompile(`^\P{C}*$`)
-
 func (t tagList) validate() (map[string]string, error) {
 	if len(t) > 200 {
 		return nil, domain.Invalid("at most 200 tags are allowed")
@@ -37,7 +33,7 @@ func (t tagList) validate() (map[string]string, error) {
 	m := map[string]string{}
 	for _, kv := range t {
 		if kv.Key == "" || utf8.RuneCountInString(kv.Key) > 128 || utf8.RuneCountInString(kv.Value) > 256 ||
-			!printableRE.MatchString(kv.Key) || !printableRE.MatchString(kv.Value) || !utf8.ValidString(kv.Key+kv.Value) {
+			!domain.Printable(kv.Key) || !domain.Printable(kv.Value) || !utf8.ValidString(kv.Key+kv.Value) {
 			return nil, domain.Invalid("tag keys must be 1-128 printable characters and values at most 256")
 		}
 		m[kv.Key] = kv.Value

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -69,10 +68,8 @@ func (a *API) groupOp(c echo.Context) (string, domain.GroupPattern, error) {
 	return d, p, a.authorize(c, "", a.groupARN(d, p.String()), access.Scope{Domain: d})
 }
 
-var contactInfoRE = regexp.MustCompile(`^\P{C}*$`)
-
 func validateContactInfo(s string) error {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 1000 || !contactInfoRE.MatchString(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 1000 || !domain.Printable(s) {
 		return domain.Invalid("contactInfo must be at most 1000 printable characters")
 	}
 	return nil
@@ -341,7 +338,7 @@ func (a *API) listPackageGroups(c echo.Context) error {
 		return err
 	}
 	prefix := c.QueryParam("prefix")
-	if !utf8.ValidString(prefix) || utf8.RuneCountInString(prefix) > domain.MaxGroupPatternLength || !contactInfoRE.MatchString(prefix) {
+	if !utf8.ValidString(prefix) || utf8.RuneCountInString(prefix) > domain.MaxGroupPatternLength || !domain.Printable(prefix) {
 		return domain.Invalid("prefix must be at most %d printable characters", domain.MaxGroupPatternLength)
 	}
 	if err := a.authorize(c, "", a.ARNs.Domain(d), access.Scope{Domain: d}); err != nil {

@@ -2,23 +2,37 @@ package domain
 
 import (
 	"regexp"
+	"unicode"
 	"unicode/utf8"
 )
 
 // Name rules, from the botocore codeartifact service model (2018-09-22).
+// A bounded repetition like {1,99} compiles to one instruction per
+// repetition (tens of KB of heap for each pattern, for the process's
+// life), so the patterns say + or * and the length is checked apart.
 var (
-	domainNameRE     = regexp.MustCompile(`^[a-z][a-z0-9\-]{0,48}[a-z0-9]$`)
-	repositoryNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-]{1,99}$`)
+	domainNameRE     = regexp.MustCompile(`^[a-z][a-z0-9\-]*[a-z0-9]$`)
+	repositoryNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-]+$`)
 	packagePartRE    = regexp.MustCompile(`^[^#/[:space:]]+$`)
-	assetNameRE      = regexp.MustCompile(`^\P{C}+$`)
-	externalConnRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-:]{1,99}$`)
+	externalConnRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-:]+$`)
 	revisionRE       = regexp.MustCompile(`^[^[:space:]]+$`)
-	descriptionRE    = regexp.MustCompile(`^\P{C}*$`)
 )
+
+// Printable reports whether s has no character of Unicode category C
+// (control, format, private use, surrogate): the models' \P{C}*. A byte
+// that is not UTF-8 counts as U+FFFD, as it does for regexp.
+func Printable(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.C, r) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateDomainName checks a domain name (2-50 chars, lowercase, digits, '-').
 func ValidateDomainName(s string) error {
-	if !domainNameRE.MatchString(s) {
+	if len(s) > 50 || !domainNameRE.MatchString(s) {
 		return Invalid("domain name %q must match [a-z][a-z0-9\\-]{0,48}[a-z0-9]", s)
 	}
 	return nil
@@ -26,7 +40,7 @@ func ValidateDomainName(s string) error {
 
 // ValidateRepositoryName checks a repository name (2-100 chars).
 func ValidateRepositoryName(s string) error {
-	if !repositoryNameRE.MatchString(s) {
+	if len(s) > 100 || !repositoryNameRE.MatchString(s) {
 		return Invalid("repository name %q must match [A-Za-z0-9][A-Za-z0-9._\\-]{1,99}", s)
 	}
 	return nil
@@ -34,7 +48,7 @@ func ValidateRepositoryName(s string) error {
 
 // ValidateExternalConnectionName checks an external connection name.
 func ValidateExternalConnectionName(s string) error {
-	if !externalConnRE.MatchString(s) {
+	if len(s) > 100 || !externalConnRE.MatchString(s) {
 		return Invalid("external connection name %q is not valid", s)
 	}
 	return nil
@@ -73,7 +87,7 @@ func ValidateVersion(v string) error { return validatePart("version", v, false) 
 
 // ValidateAssetName checks an asset name (1-255 printable characters).
 func ValidateAssetName(s string) error {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 255 || !assetNameRE.MatchString(s) || s == "." || s == ".." {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 255 || s == "" || !Printable(s) || s == "." || s == ".." {
 		return Invalid("asset name %q must be 1-255 printable characters", s)
 	}
 	return nil
@@ -99,7 +113,7 @@ func ValidateFormat(f Format) error {
 
 // ValidateDescription checks a repository description (at most 1000 chars).
 func ValidateDescription(s string) error {
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 1000 || !descriptionRE.MatchString(s) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > 1000 || !Printable(s) {
 		return Invalid("description must be at most 1000 printable characters")
 	}
 	return nil

@@ -29,9 +29,10 @@ import (
 // IAM name rules, from the botocore iam service model (2010-05-08):
 // userNameType, pathType and policyNameType.
 var (
-	userNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	userPathRE   = regexp.MustCompile(`^(/|/[\x21-\x7E]{1,510}/)$`)
-	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+	// (Lengths are checked apart: see domain's name rules.)
+	userNameRE   = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	userPathRE   = regexp.MustCompile(`^/(?:[\x21-\x7E]+/)?$`)
+	policyNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
 )
 
 const (
@@ -101,10 +102,10 @@ func (d *DB) CreateUser(ctx context.Context, name, path string) (domain.Principa
 	if path == "" {
 		path = "/"
 	}
-	if !userNameRE.MatchString(name) {
+	if len(name) > 64 || !userNameRE.MatchString(name) {
 		return domain.Principal{}, domain.Invalid("user name %q must match [\\w+=,.@-]{1,64}", name)
 	}
-	if !userPathRE.MatchString(path) {
+	if len(path) > 512 || !userPathRE.MatchString(path) {
 		return domain.Principal{}, domain.Invalid("path %q must be \"/\" or begin and end with \"/\" (at most 512 printable ASCII characters)", path)
 	}
 	if strings.EqualFold(name, rootName) { // even before EnsureRoot has run
@@ -231,7 +232,7 @@ func (d *DB) DeleteAccessKey(ctx context.Context, userName, keyID string) error 
 // PutUserPolicy creates or replaces a user's inline policy. The policy name
 // must match [\w+=,.@-]{1,128}; the caller validates the document.
 func (d *DB) PutUserPolicy(ctx context.Context, userName, policyName, document string) error {
-	if !policyNameRE.MatchString(policyName) {
+	if len(policyName) > 128 || !policyNameRE.MatchString(policyName) {
 		return domain.Invalid("policy name %q must match [\\w+=,.@-]{1,128}", policyName)
 	}
 	err := d.tx(ctx, func(tx *sql.Tx) error {

@@ -128,6 +128,9 @@ func TestCreateUserValidation(t *testing.T) {
 		{"unicode", "ålice", "/", domain.ErrInvalid},
 		{"65 chars", strings.Repeat("b", 65), "/", domain.ErrInvalid},
 		{"path without trailing slash", "carol", "/team", domain.ErrInvalid},
+		{"512 char path", "dave", "/" + strings.Repeat("p", 510) + "/", nil},
+		{"513 char path", "erin", "/" + strings.Repeat("p", 511) + "/", domain.ErrInvalid},
+		{"path with inner slashes", "fred", "/a/b/c/", nil},
 		{"path with space", "carol", "/a b/", domain.ErrInvalid},
 		{"reserved root", "root", "/", domain.ErrInvalid},
 	} {
@@ -280,6 +283,13 @@ func TestUserPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKind(t, d.PutUserPolicy(ctx, "alice", "bad name", doc1), domain.ErrInvalid)
+	wantKind(t, d.PutUserPolicy(ctx, "alice", strings.Repeat("n", 129), doc1), domain.ErrInvalid)
+	if _, err := d.CreateUser(ctx, "bob", "/"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.PutUserPolicy(ctx, "bob", strings.Repeat("n", 128), doc1); err != nil {
+		t.Fatal(err)
+	}
 	wantKind(t, d.PutUserPolicy(ctx, "nobody", "read", doc1), domain.ErrNotFound)
 
 	if got, err := d.GetUserPolicy(ctx, "alice", "admin"); err != nil || got != doc2 {

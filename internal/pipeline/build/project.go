@@ -11,7 +11,8 @@ import (
 )
 
 // projectNameRE is CodeBuild's ProjectName pattern.
-var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9\-_]{1,149}$`)
+// (2 to 150 characters: the length is checked apart.)
+var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9\-_]+$`)
 
 // inlineBuildspec reports whether a buildspec setting is YAML rather
 // than a file name.
@@ -22,7 +23,7 @@ func inlineBuildspec(s string) bool {
 
 // validate checks a project and fills defaults.
 func (s *Service) validate(p *Project) error {
-	if !projectNameRE.MatchString(p.Name) {
+	if len(p.Name) > 150 || !projectNameRE.MatchString(p.Name) {
 		return errorf(ErrInvalid, "Invalid project name %q: it must be 2 to 150 characters of letters, digits, '-' and '_', starting with a letter or digit", p.Name)
 	}
 	if err := checkSource("source", p.Source); err != nil {

@@ -462,6 +462,8 @@ func TestProjectValidation(t *testing.T) {
 		want string
 	}{
 		{"bad name", func(p *Project) { p.Name = "-x" }, "Invalid project name"},
+		{"one char name", func(p *Project) { p.Name = "x" }, "Invalid project name"},
+		{"151 char name", func(p *Project) { p.Name = strings.Repeat("x", 151) }, "Invalid project name"},
 		{"git source", func(p *Project) { p.Source.Type = "GITHUB" }, "not supported by this server"},
 		{"bad inline buildspec", func(p *Project) { p.Source.Buildspec = "version: 0.2\nphases:\n  biuld: {}\n" }, "phases.biuld: unknown key"},
 		{"no buildspec", func(p *Project) { p.Source.Buildspec = "" }, "buildspec is required"},

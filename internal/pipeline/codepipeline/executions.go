@@ -11,8 +11,8 @@ import (
 
 var (
 	executionIDRE    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	clientTokenRE    = regexp.MustCompile(`^[a-zA-Z0-9-]{1,128}$`)
-	disabledReasonRE = regexp.MustCompile(`^[a-zA-Z0-9!@ \(\)\.\*\?\-]{1,300}$`)
+	clientTokenRE    = regexp.MustCompile(`^[a-zA-Z0-9-]+$`)               // at most 128: checked apart
+	disabledReasonRE = regexp.MustCompile(`^[a-zA-Z0-9!@ \(\)\.\*\?\-]+$`) // at most 300: checked apart
 )
 
 func checkExecutionID(path, id string) error {
@@ -40,6 +40,9 @@ func (a *API) startPipelineExecution(c echo.Context, body []byte) (any, error) {
 	}
 	if err := required("name", in.Name != ""); err != nil {
 		return nil, err
+	}
+	if len(in.ClientRequestToken) > 128 {
+		return nil, pipeline.Errorf(pipeline.ErrValidation, "1 validation error detected: Value '%s' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 128", in.ClientRequestToken)
 	}
 	if in.ClientRequestToken != "" && !clientTokenRE.MatchString(in.ClientRequestToken) {
 		return nil, pipeline.Errorf(pipeline.ErrValidation, "1 validation error detected: Value '%s' at 'clientRequestToken' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9-]+$", in.ClientRequestToken)

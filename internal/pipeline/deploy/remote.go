@@ -22,11 +22,11 @@ import (
 
 const agentRolePath = ":assumed-role/registry-agent/"
 
-var agentNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var agentNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // ValidAgentName reports whether name can name an agent: letters,
 // digits, '-' and '_', at most 64 (it is a NATS subject token).
-func ValidAgentName(name string) bool { return agentNameRe.MatchString(name) }
+func ValidAgentName(name string) bool { return len(name) <= 64 && agentNameRe.MatchString(name) }
 
 // AgentSessionArn is the IAM session ARN that marks an instance as served
 // by the agent named agent.

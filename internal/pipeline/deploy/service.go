@@ -187,13 +187,13 @@ func validID(id string) bool { return deploymentIDRe.MatchString(id) }
 // nameRe is what this service accepts as an application, group, config
 // or instance name: CodeDeploy allows 1-100 characters; instance names
 // also name a directory, so all are kept to a safe alphabet.
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+=,@-]{0,99}$`)
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+=,@-]*$`)
 
 func checkName(subject, what, name string) error {
 	if name == "" {
 		return errorf(ErrRequired, subject, "%s name is missing", what)
 	}
-	if !nameRe.MatchString(name) || name == "." || name == ".." {
+	if len(name) > 100 || !nameRe.MatchString(name) || name == "." || name == ".." {
 		return errorf(ErrInvalid, subject, "%s name %q is invalid: 1-100 letters, digits and ._+=,@- starting with a letter or digit", what, name)
 	}
 	return nil
