@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,9 +92,9 @@ func TestStop(t *testing.T) {
 	ctx := context.Background()
 	g := newGate(t)
 	marks := t.TempDir()
-	after := filepath.Join(marks, "after")
+	after, pidFile := filepath.Join(marks, "after"), filepath.Join(marks, "pid")
 	h.create(decl("stop", stage("Source", localSource(srcDir(t, "x"), "Src")),
-		stage("Work", cmds("Long", 1, nil, nil, g.wait(), "touch "+after), cmds("Next", 2, nil, nil, "true"))))
+		stage("Work", cmds("Long", 1, nil, nil, "echo $$ > "+pidFile, g.wait(), "touch "+after), cmds("Next", 2, nil, nil, "true"))))
 
 	e1 := h.start("stop")
 	h.waitFor("Long to run", func() bool {
@@ -123,6 +125,7 @@ func TestStop(t *testing.T) {
 	// Abandon: the process is killed before it can write its mark.
 	os.Remove(string(g))
 	os.Remove(after)
+	os.Remove(pidFile)
 	e2 := h.start("stop")
 	h.waitFor("Long to run again", func() bool {
 		st := h.stageState("stop", "Work")
@@ -136,10 +139,23 @@ func TestStop(t *testing.T) {
 	if a := h.action("stop", "Work", "Long"); a.Status != pipeline.StatusAbandoned {
 		t.Errorf("abandoned action %+v", a)
 	}
+	// The kill is sent when the action's run sees its context cancelled,
+	// which may be just after the execution reads Stopped: wait for the
+	// shell (its process group's leader) to be gone, with the gate still
+	// closed, so a shell that was not killed outlives the deadline.
+	pid := ""
+	h.waitFor("the abandoned action's shell to have written its pid", func() bool {
+		b, err := os.ReadFile(pidFile)
+		pid = strings.TrimSpace(string(b))
+		return err == nil && pid != ""
+	})
+	h.waitFor("the abandoned action's process to be killed", func() bool {
+		_, err := os.Stat("/proc/" + pid)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 	g.open(t)
-	time.Sleep(200 * time.Millisecond) // a surviving shell would see the gate and write the mark by now
 	if _, err := os.Stat(after); err == nil {
-		t.Error("the abandoned action's process kept running")
+		t.Error("the abandoned action's process wrote its mark")
 	}
 	if err := h.e.StopExecution(ctx, "stop", "00000000-0000-4000-8000-000000000000", false, ""); pipeline.CodeOf(err) != pipeline.ErrPipelineExecutionNotFound {
 		t.Errorf("unknown execution: %v", err)
