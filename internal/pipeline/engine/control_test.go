@@ -132,6 +132,12 @@ func TestStop(t *testing.T) {
 		a := h.action("stop", "Work", "Long")
 		return st.Latest != nil && st.Latest.ExecutionID == e2 && a != nil && a.Status == pipeline.StatusInProgress
 	})
+	pid := "" // once written, the shell is in the gate's loop
+	h.waitFor("the action's shell to have written its pid", func() bool {
+		b, err := os.ReadFile(pidFile)
+		pid = strings.TrimSpace(string(b))
+		return err == nil && strings.HasSuffix(string(b), "\n") // echo's one write done
+	})
 	if err := h.e.StopExecution(ctx, "stop", e2, true, "now"); err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +149,6 @@ func TestStop(t *testing.T) {
 	// which may be just after the execution reads Stopped: wait for the
 	// shell (its process group's leader) to be gone, with the gate still
 	// closed, so a shell that was not killed outlives the deadline.
-	pid := ""
-	h.waitFor("the abandoned action's shell to have written its pid", func() bool {
-		b, err := os.ReadFile(pidFile)
-		pid = strings.TrimSpace(string(b))
-		return err == nil && pid != ""
-	})
 	h.waitFor("the abandoned action's process to be killed", func() bool {
 		_, err := os.Stat("/proc/" + pid)
 		return errors.Is(err, fs.ErrNotExist)
