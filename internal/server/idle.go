@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -34,7 +35,7 @@ func (a *activity) dueForRelease(now time.Time, quiet time.Duration) bool {
 // serving some: a burst (an npm ci, the first render of a big document)
 // grows the heap, and the runtime's own scavenger gives it back only
 // slowly, so an idle server would otherwise keep the burst's peak
-// resident. It costs one garbage collection per burst. It returns when
+// resident. It costs two garbage collections per burst. It returns when
 // ctx ends.
 func (s *Server) ReleaseMemoryWhenIdle(ctx context.Context, quiet time.Duration) {
 	t := time.NewTicker(quiet / 2)
@@ -46,6 +47,10 @@ func (s *Server) ReleaseMemoryWhenIdle(ctx context.Context, quiet time.Duration)
 		case now := <-t.C:
 			if s.activity.dueForRelease(now, quiet) {
 				s.activity.released.Store(s.activity.last.Load())
+				// two collections: the first moves what sync.Pools hold
+				// (copy buffers, net/http's and nats' buffers) to their
+				// victim caches, the second frees it
+				runtime.GC()
 				debug.FreeOSMemory()
 				trimCHeap()
 			}
