@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/labstack/echo/v4"
@@ -62,6 +63,9 @@ type Chain interface {
 // reach are not searched.
 func SearchOrder(ctx context.Context, c Chain, g domain.Graph, dom, asked string, ref domain.PackageRef) ([]domain.Hop, error) {
 	order := g.SearchOrder(asked)
+	if !slices.ContainsFunc(order, func(h domain.Hop) bool { return h.Repository != asked }) {
+		return order, nil // no upstream repository: nothing to restrict
+	}
 	ok, err := c.InternalUpstreamAllowed(ctx, dom, asked, ref)
 	if err != nil || ok {
 		return order, err
