@@ -23,11 +23,16 @@ import (
 // is not held in memory: it is written gzip-compressed to an unlinked
 // file, which Serve sends with sendfile from the page cache; the file is
 // closed when the Doc is no longer reachable.
+//
+// A smaller one whose gzip bytes fill more than a quarter of a page is
+// kept on the shelf (shelf.go), one file shared by such documents, when
+// there is a spill directory.
 type Doc struct {
-	gz   []byte
-	size int64  // of the document
-	tag  string // hex of the first 16 bytes of the body's sha256
-	file *spilled
+	gz    []byte
+	size  int64  // of the document
+	tag   string // hex of the first 16 bytes of the body's sha256
+	file  *spilled
+	shelf *shelved
 }
 
 // NewDoc returns the Doc of body; the caller may reuse body. If the
@@ -44,8 +49,16 @@ func NewDoc(body []byte) *Doc {
 	return d
 }
 
-// Size returns the bytes d holds in memory, for the cache's budget.
-func (d *Doc) Size() int64 { return int64(len(d.gz)+len(d.tag)) + 64 }
+// Size returns the bytes d holds in memory, for the cache's budget: its
+// gzip bytes, or the pages they take on the shelf (in the page cache),
+// but not a spill file's.
+func (d *Doc) Size() int64 {
+	n := int64(len(d.gz) + len(d.tag) + 64)
+	if d.shelf != nil {
+		n += pages(d.shelf.n)
+	}
+	return n
+}
 
 // Len returns the length of the document (not gzip-compressed).
 func (d *Doc) Len() int64 { return d.size }
@@ -64,8 +77,8 @@ func (d *Doc) Body() []byte {
 // not change them. For a document kept on disk they are read back on each
 // call.
 func (d *Doc) Gzipped() []byte {
-	if d.file != nil {
-		b, _ := io.ReadAll(d.file.section())
+	if d.file != nil || d.shelf != nil {
+		b, _ := io.ReadAll(d.gzipReader())
 		runtime.KeepAlive(d)
 		return b
 	}
@@ -74,8 +87,11 @@ func (d *Doc) Gzipped() []byte {
 
 // gzipReader reads the gzip bytes.
 func (d *Doc) gzipReader() io.Reader {
-	if d.file != nil {
+	switch {
+	case d.file != nil:
 		return d.file.section()
+	case d.shelf != nil:
+		return d.shelf.section()
 	}
 	return bytes.NewReader(d.gz)
 }
@@ -91,8 +107,11 @@ func (d *Doc) identity() io.Reader {
 
 // gzSize is the length of the gzip bytes.
 func (d *Doc) gzSize() int64 {
-	if d.file != nil {
+	switch {
+	case d.file != nil:
 		return d.file.gzSize
+	case d.shelf != nil:
+		return d.shelf.n
 	}
 	return int64(len(d.gz))
 }
@@ -133,7 +152,7 @@ type Rep struct {
 // response is marked to be revalidated (Cache-Control: no-cache) and to
 // vary with Accept and Accept-Encoding.
 func (d *Doc) Serve(c echo.Context, r Rep) error {
-	defer runtime.KeepAlive(d) // the spilled file stays open until the body is written
+	defer runtime.KeepAlive(d) // the spilled file stays open, the shelved pages in place, until the body is written
 	req := c.Request()
 	h := c.Response().Header()
 	h.Set("Vary", "Accept, Accept-Encoding")
@@ -169,6 +188,8 @@ func (d *Doc) Serve(c echo.Context, r Rep) error {
 		return err
 	case d.file != nil:
 		return d.file.send(c)
+	case d.shelf != nil:
+		return d.shelf.send(c)
 	}
 	_, err := c.Response().Write(d.gz)
 	return err

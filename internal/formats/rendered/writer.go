@@ -100,8 +100,11 @@ func (w *Writer) Doc() (*Doc, error) {
 	s := w.tee.sink
 	tag := hex.EncodeToString(w.tee.sum.Sum(nil)[:16])
 	if s.file == nil {
-		gz := bytes.Clone(s.mem.Bytes()) // exact size: the buffer grew by doubling
-		return &Doc{gz: gz, size: w.tee.n, tag: tag}, nil
+		d := &Doc{size: w.tee.n, tag: tag}
+		if !shelve(d, s.mem.Bytes()) {
+			d.gz = bytes.Clone(s.mem.Bytes()) // exact size: the buffer grew by doubling
+		}
+		return d, nil
 	}
 	err := s.err
 	if err == nil {
