@@ -162,8 +162,10 @@ NGINX_PID=$(cat "$RUN/nginx/nginx.pid")
 
 # ---------------------------------------------------------------- helpers
 # mem_split name: logs where A's resident memory is (kB): the kernel's
-# anonymous/file split and the anonymous mappings of 128 kB or more
+# anonymous/file split and the anonymous mappings of 128 kB or more (the
+# whole smaps goes to tmp/smaps-<name>)
 mem_split() {
+	cp "/proc/$A_PID/smaps" "$RUN/tmp/smaps-$1" 2>/dev/null || true
 	log "  A $1: $(grep -E '^(RssAnon|RssFile)' "/proc/$A_PID/status" | tr -s ' \t' ' ' | tr '\n' ' ')"
 	log "  A $1 anon: $(awk '/^[0-9a-f]+-/{m=$1; n=$6} /^Anonymous:/{if($2>=128) printf "%s%s %d", (k++?", ":""), (n==""?m:n), $2}' "/proc/$A_PID/smaps")"
 }
@@ -299,6 +301,7 @@ HEAPS=()
 heap_profile() {
 	[ "$HEAP" = 1 ] || return 0
 	curl -sf -o "$RUN/tmp/heap-$1.pb.gz" "http://127.0.0.1:$PDBG/debug/pprof/heap?gc=1" || { log "  heap profile $1 failed"; return 0; }
+	curl -sf -o "$RUN/tmp/goroutines-$1.txt" "http://127.0.0.1:$PDBG/debug/pprof/goroutine?debug=1" || true
 	# the total, then the registry's own frames by cumulative in-use bytes
 	(cd "$ROOT" && go tool pprof -top -cum -inuse_space -nodecount 80 "$RUN/registry" "$RUN/tmp/heap-$1.pb.gz" 2>/dev/null |
 		awk '/^Showing nodes/ || /flat%/ {print; next} /artifactd\/registry\/internal/ && !/internal\/server\./ && n < 14 {sub(/\[go\.shape.*\]\)/, "[...])"); print; n++}') >"$RUN/tmp/heap-$1.txt" || true

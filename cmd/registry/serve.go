@@ -219,7 +219,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go srv.ReleaseMemoryWhenIdle(ctx, 5*time.Second)
+	go srv.ReleaseMemoryWhenIdle(ctx, 5*time.Second, a.db.ReleaseIdle, ups.ReleaseIdle)
 	select {
 	case err := <-errc:
 		return err

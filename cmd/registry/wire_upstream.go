@@ -48,6 +48,13 @@ func (u *upstreams) Close() error {
 	return errors.Join(errs...)
 }
 
+// ReleaseIdle closes every client's idle connections.
+func (u *upstreams) ReleaseIdle() {
+	for _, c := range u.clients {
+		c.CloseIdleConnections()
+	}
+}
+
 // startUpstreams builds the clients of the external connections:
 // public:npmjs (npm_upstream, else the registry npm's own configuration
 // names), public:pypi (pypi_upstream, else pip's configured index, else

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -26,5 +27,34 @@ func TestDueForRelease(t *testing.T) {
 	a.released.Store(a.last.Load())
 	if a.dueForRelease(later.Add(time.Hour), time.Second) {
 		t.Error("due again with no request since the release")
+	}
+}
+
+// The release functions run once per burst of requests, once it has been
+// quiet, and not before.
+func TestReleaseMemoryWhenIdle(t *testing.T) {
+	s := &Server{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	released := make(chan struct{}, 10)
+	go s.ReleaseMemoryWhenIdle(ctx, 20*time.Millisecond, func() { released <- struct{}{} })
+	for burst := range 2 {
+		s.activity.begin()
+		select {
+		case <-released:
+			t.Fatalf("burst %d: released while a request was in flight", burst)
+		case <-time.After(100 * time.Millisecond):
+		}
+		s.activity.end()
+		select {
+		case <-released:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("burst %d: not released once idle", burst)
+		}
+		select {
+		case <-released:
+			t.Fatalf("burst %d: released twice", burst)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }

@@ -87,6 +87,15 @@ func Open(ctx context.Context, path string, migrations fs.FS, dir string, opts .
 	return db, nil
 }
 
+// CloseIdle closes db's idle connections and restores database/sql's
+// default of keeping two: a pool keeps the connections of its last burst
+// open, and a SQLite connection holds its page cache (up to 2 MiB by
+// default) and its parsed schema in the C heap for as long as it is open.
+func CloseIdle(db *sql.DB) {
+	db.SetMaxIdleConns(0)
+	db.SetMaxIdleConns(2)
+}
+
 // OpenReadOnly opens a second, read-only handle on a database that Open has
 // already created and migrated. Its transactions begin DEFERRED, so a
 // multi-statement read sees one snapshot without taking the write lock. The

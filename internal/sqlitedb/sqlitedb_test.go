@@ -288,3 +288,32 @@ func TestTxAndIsUnique(t *testing.T) {
 		t.Fatalf("IsUnique: key %v, unique %v, other %v", errKey, errUnique, errOther)
 	}
 }
+
+func TestCloseIdle(t *testing.T) {
+	_, db := openTable(t)
+	// two rows open at once hold two connections; closed, both go idle
+	r1, err := db.Query(`SELECT 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := db.Query(`SELECT 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Close()
+	r2.Close()
+	if idle := db.Stats().Idle; idle != 2 {
+		t.Fatalf("%d idle connections before, want 2", idle)
+	}
+	CloseIdle(db)
+	if s := db.Stats(); s.Idle != 0 || s.OpenConnections != 0 {
+		t.Fatalf("after CloseIdle: %d idle of %d open", s.Idle, s.OpenConnections)
+	}
+	// the pool opens again, and keeps idle connections again
+	if _, err := db.Exec(`INSERT INTO t(id) VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	if idle := db.Stats().Idle; idle != 1 {
+		t.Errorf("%d idle connections after a statement, want 1", idle)
+	}
+}

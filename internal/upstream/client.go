@@ -133,6 +133,11 @@ func (c *Client) Close() error {
 	return nil
 }
 
+// CloseIdleConnections closes the connections to the upstream that no
+// request is using (each holds two goroutines and their buffers); the
+// next request dials again. For a server that has gone idle.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // errClosed is returned by calls made after Close.
 var errClosed = fmt.Errorf("client closed: %w", ErrUpstreamUnavailable)
 
