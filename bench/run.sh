@@ -78,11 +78,18 @@ out() { printf '%s\n' "$*" >>"$RESULTS"; }
 
 # ---------------------------------------------------------------- build
 log "building registry and benchtool"
-if [ -n "${BENCH_REGISTRY_BIN:-}" ]; then
-	cp "$BENCH_REGISTRY_BIN" "$RUN/registry" # a prebuilt binary (e.g. of another commit)
-else
-	(cd "$ROOT" && go build -o "$RUN/registry" ./cmd/registry)
+# The registry runs installed (install(1) copies it), as nginx and node
+# are: a file the Go linker has just written sits in the page cache in
+# folios of up to 2 MB (it writes through a shared mapping of the
+# fallocated file), and a kernel with large folios (6.x) maps such a
+# folio whole, so the same binary run straight from `go build -o` shows
+# its whole text, 4-5 MB more, as resident.
+BUILT=${BENCH_REGISTRY_BIN:-} # a prebuilt binary (e.g. of another commit)
+if [ -z "$BUILT" ]; then
+	BUILT=$RUN/registry.built
+	(cd "$ROOT" && go build -o "$BUILT" ./cmd/registry)
 fi
+install -m 0755 "$BUILT" "$RUN/registry"
 (cd "$ROOT" && go build -o "$RUN/benchtool" ./bench/benchtool)
 REG=$RUN/registry
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -202,7 +209,7 @@ start_ours() {
 	mkdir -p "$dd"
 	# with --heap-profile, a heap sample every 64 KiB instead of 512 KiB:
 	# an idle heap of a few MB is otherwise a dozen samples
-	GODEBUG=${GODEBUG:-}$([ "$HEAP" = 1 ] && [ "$var" = A_PID ] && echo ,memprofilerate=65536) \
+	GODEBUG=${GODEBUG:-}$([ "$HEAP" = 1 ] && [ "$var" = A_PID ] && echo ,memprofilerate=${HEAP_RATE:-65536}) \
 		"$REG" serve --data-dir "$dd" --listen "127.0.0.1:$port" --log-level warn \
 		--npm-upstream "$NGINX/" --external-connection "bench=npm=$COUNTING/" \
 		--prefer-cached acme/npm,acme/fanin ${BENCH_REGISTRY_ARGS:-} \
