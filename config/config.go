@@ -80,10 +80,12 @@ type Config struct {
 	CodeDeployMinute time.Duration `yaml:"codedeploy_minute"`
 	// RenderedCacheBytes bounds, in bytes, the documents the formats keep
 	// rendered (npm packuments, PyPI pages, Maven metadata; all formats
-	// together; only their gzip bytes are kept). Default 8 MiB. A
-	// document larger than a sixteenth of it is kept gzip-compressed in an
-	// unlinked file under the data directory's cache/ instead, and sent
-	// from there with sendfile.
+	// together; only their gzip bytes are kept). Default 8 MiB. Their
+	// bytes are kept in unlinked files under the data directory's cache/
+	// (in the page cache, as a file server's are): a document larger than
+	// a sixteenth of the budget in a file of its own, sent with sendfile
+	// (and not counted), the others page-aligned in one shared file (and
+	// counted by their pages); gzip bodies under 1 KiB stay in the heap.
 	RenderedCacheBytes int64 `yaml:"rendered_cache_bytes"`
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (runtime/debug.SetMemoryLimit): near it the garbage collector runs

@@ -77,7 +77,7 @@ var keys = map[string]key{
 		c.CodeDeployMinute = d
 		return err
 	}},
-	"rendered-cache-bytes": {"bytes of rendered documents (packuments, index pages, metadata) kept in memory, all formats together", func(c *Config, v string) error {
+	"rendered-cache-bytes": {"bytes of rendered documents (packuments, index pages, metadata) kept gzipped, all formats together", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		c.RenderedCacheBytes = n
 		return err

@@ -9,7 +9,9 @@
 // Caches share one byte budget (Configure; DefaultBytes), so memory does
 // not grow with the size of the documents: a document above a sixteenth
 // of the budget is kept gzipped in an unlinked file and sent with
-// sendfile.
+// sendfile. Smaller ones are kept on the shelf (shelf.go), one unlinked
+// file shared page by page, so their bytes are in the page cache rather
+// than among the heap's small objects.
 //
 // A Doc is a body rendered once, gzip-compressed once, with strong entity
 // tags derived from its bytes. Serve negotiates the coding and answers
