@@ -228,6 +228,12 @@ func (c *Cache[K, V]) Get(ctx context.Context, k K, render func(context.Context)
 			return zero, ctx.Err()
 		}
 	}
+	// A render may have finished between the lookup above and here: it
+	// stores its value before leaving inflight, so look again.
+	if v, ok := c.lookup(k); ok {
+		c.mu.Unlock()
+		return v, nil
+	}
 	fl := &flight[V]{done: make(chan struct{})}
 	c.inflight[k] = fl
 	c.mu.Unlock()
