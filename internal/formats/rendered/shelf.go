@@ -16,9 +16,10 @@ import (
 // bytes live in the page cache, as a static file server's do, instead of
 // among the Go heap's small objects, where a few hundred long-lived
 // documents allocated amid a render's garbage pinned several times their
-// size in partly used spans. A Doc on the shelf is written with one read
-// and one write per response; it is released (the hole punched) when the
-// Doc is no longer reachable. Where the file system cannot punch holes,
+// size in partly used spans. A response from the shelf is read and
+// written through a pooled 32 KiB buffer (pread and write, a pair per
+// 32 KiB); the document is released (the hole punched) when its Doc is no
+// longer reachable. Where the file system cannot punch holes,
 // or the spill directory cannot be written, documents stay in memory.
 
 // shelfPage is the shelf's unit of allocation.
