@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,7 +33,7 @@ import (
 // wire_codebuild.go). CodeArtifact Source and Deploy actions use the
 // registry through registryPackages, and package events reach the engine
 // through a durable JetStream consumer (wire_packages.go).
-func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events.Conn, builder engine.Builder, secrets engine.SecretResolver) (*engine.Engine, error) {
+func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events.Conn, builder engine.Builder, secrets engine.SecretResolver) (*pipelineService, error) {
 	prefix := a.cfg.EventsPrefix
 	root, _, err := a.db.EnsureRoot(ctx)
 	if err != nil {
@@ -77,9 +78,15 @@ func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events
 		e.Close()
 		return nil, err
 	}
+	rctx, stop := context.WithCancel(ctx)
+	p := &pipelineService{Engine: e, stop: stop}
 	relay := func(component string, q events.Queue) {
 		f := &events.Forwarder{Queue: q, JS: js, Prefix: prefix, Log: a.log.With("component", component)}
-		go f.Run(ctx)
+		p.relays.Add(1)
+		go func() {
+			defer p.relays.Done()
+			f.Run(rctx)
+		}()
 	}
 	relay("pipeline-events", e.Outbox())
 	if b, ok := builder.(interface{ Outbox() *outbox.Table }); ok {
@@ -87,9 +94,26 @@ func (a *app) startPipelines(ctx context.Context, srv *server.Server, nc *events
 	}
 	cc, err := deliverPackageEvents(ctx, js, prefix, e, a.log)
 	if err != nil {
-		e.Close()
+		p.Close()
 		return nil, err
 	}
 	go func() { <-ctx.Done(); cc.Stop() }()
-	return e, nil
+	return p, nil
+}
+
+// pipelineService is the CodePipeline engine and the relays of its
+// outbox and the build service's.
+type pipelineService struct {
+	*engine.Engine
+	stop   context.CancelFunc
+	relays sync.WaitGroup
+}
+
+// Close stops the relays and waits for them, so none is reading an
+// outbox when its database closes (the engine's here, the build
+// service's after), then closes the engine.
+func (p *pipelineService) Close() error {
+	p.stop()
+	p.relays.Wait()
+	return p.Engine.Close()
 }
