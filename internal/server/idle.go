@@ -37,8 +37,8 @@ func (a *activity) dueForRelease(now time.Time, quiet time.Duration) bool {
 // slowly, so an idle server would otherwise keep the burst's peak
 // resident. It costs two garbage collections per burst. Before
 // collecting it calls each of release, which drops what a component keeps
-// only to serve a burst faster (idle database connections and their page
-// caches). It returns when ctx ends.
+// only to serve a burst faster (idle database connections with their page
+// caches, idle upstream connections). It returns when ctx ends.
 func (s *Server) ReleaseMemoryWhenIdle(ctx context.Context, quiet time.Duration, release ...func()) {
 	t := time.NewTicker(quiet / 2)
 	defer t.Stop()
