@@ -59,16 +59,14 @@ func shelve(d *Doc, gz []byte) bool {
 		return false
 	}
 	n := int64(len(gz))
+	dir := currentSpillDir()
 	shelf.mu.Lock()
-	spillMu.Lock()
-	dir := spillDir
-	spillMu.Unlock()
 	if shelf.broken || dir == "" {
 		shelf.mu.Unlock()
 		return false
 	}
 	if shelf.cur == nil || shelf.cur.dir != dir {
-		f, err := newSpillFile()
+		f, err := newSpillFile(dir)
 		if err == nil && punchHole(f, 0, shelfPage) != nil {
 			f.Close()
 			shelf.broken = true // would only grow: keep documents in memory

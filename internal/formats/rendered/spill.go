@@ -23,11 +23,15 @@ type spilled struct {
 	gzSize int64 // of the file
 }
 
-// newSpillFile creates an unlinked file in the spill directory.
-func newSpillFile() (*os.File, error) {
+// currentSpillDir returns the spill directory ("" for none).
+func currentSpillDir() string {
 	spillMu.Lock()
-	dir := spillDir
-	spillMu.Unlock()
+	defer spillMu.Unlock()
+	return spillDir
+}
+
+// newSpillFile creates an unlinked file in dir, the spill directory.
+func newSpillFile(dir string) (*os.File, error) {
 	if dir == "" {
 		return nil, errors.New("rendered: no spill directory")
 	}

@@ -66,7 +66,7 @@ func (s *sink) Write(p []byte) (int, error) {
 // spill moves what is buffered to a new spill file and sends the rest of
 // the stream there.
 func (s *sink) spill() {
-	f, err := newSpillFile()
+	f, err := newSpillFile(currentSpillDir())
 	if err != nil {
 		return
 	}
